@@ -1,0 +1,5 @@
+"""Entry point for ``python -m mockserver``."""
+
+from mockserver.cli import main
+
+raise SystemExit(main())

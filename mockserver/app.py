@@ -1,0 +1,88 @@
+"""The mock's ASGI application: every family's Connexion app behind one URL space.
+
+Requests are dispatched by URL prefix (``/openai/v1`` …) to the family's app. Every response gets an
+``x-request-id`` header and the family's static headers. ``GET /`` lists the mounted families; any
+other path outside a family prefix is a JSON 404 naming the prefixes that exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+import typing as t
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockserver.connexion_app import build_family_app
+from mockserver.families import discover
+from mockserver.family import Family
+from mockserver.responses import json_response
+from mockserver.store import MemoryStore, Store
+
+
+class MockApp:
+    """ASGI app routing to the family apps by path prefix."""
+
+    def __init__(self, families: t.Sequence[Family], store_factory: t.Callable[[], Store] = MemoryStore) -> None:
+        if not families:
+            raise ValueError("no API families to serve")
+        self.families = list(families)
+        self.stores = {family.name: store_factory() for family in self.families}
+        self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]]]] = []
+        for family in sorted(self.families, key=lambda f: len(f.base_path), reverse=True):
+            extra = [(k.lower().encode(), v.encode()) for k, v in family.response_headers.items()]
+            app = build_family_app(family, self.stores[family.name])
+            self._mounts.append((family.base_path.rstrip("/"), app, extra))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path: str = scope.get("path", "")
+        for prefix, app, extra in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                await app(scope, receive, _with_headers(send, extra))
+                return
+        await self._outside_families(scope, receive, _with_headers(send, []))
+
+    async def _outside_families(self, scope: Scope, receive: Receive, send: Send) -> None:
+        families = [{"name": f.name, "base_path": f.base_path, "description": f.description} for f in self.families]
+        if scope.get("path") in ("", "/") and scope.get("method") == "GET":
+            response = json_response({"service": "convo-mock", "families": families})
+        else:
+            message = f"No API at {scope.get('path')}; families are mounted at " + ", ".join(
+                f.base_path for f in self.families)
+            response = json_response({"error": {"message": message, "type": "not_found", "param": None,
+                                                "code": "unknown_route"}, "families": families}, status=404)
+        await response(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            headers.append((b"x-request-id", f"req_{secrets.token_hex(16)}".encode()))
+            headers.extend(extra)
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return send_with_headers
+
+
+def create_app(names: t.Sequence[str] | None = None) -> MockApp:
+    """The mock app serving the named families (all discovered families by default)."""
+    available = discover()
+    if names:
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise KeyError(f"unknown families: {', '.join(unknown)} (available: {', '.join(available)})")
+        return MockApp([available[n] for n in names])
+    return MockApp(list(available.values()))

@@ -1,0 +1,108 @@
+"""Builds the Connexion app that serves one family from its spec.
+
+Connexion routes, authenticates (``mockserver.auth``) and validates (``mockserver.validation``) every
+request against the family's contract; the family's handlers hold the behaviour. Every error on the
+way — Connexion's own problems, Starlette's 404/405, bad JSON, a crash — is converted to a
+``MockError`` and rendered by the family, so clients only ever see the vendor's envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import orjson
+from connexion import AsyncApp
+from connexion.exceptions import (
+    BadRequestProblem,
+    OAuthProblem,
+    ProblemException,
+    UnsupportedMediaTypeProblem,
+)
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from mockserver.auth import SECURITY_MAP
+from mockserver.errors import (
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    MockError,
+    RouteNotFound,
+    Unauthenticated,
+    UnsupportedMediaType,
+    Violation,
+)
+from mockserver.family import Family
+from mockserver.store import Store
+from mockserver.validation import VALIDATOR_MAP
+
+logger = logging.getLogger("mockserver")
+
+
+def as_mock_error(request: ConnexionRequest, exc: Exception) -> MockError:
+    """Map any exception raised while serving a request to the vendor-neutral ``MockError``."""
+    if isinstance(exc, MockError):
+        return exc
+    if isinstance(exc, OAuthProblem) or getattr(exc, "status", None) == 401:
+        return Unauthenticated(str(getattr(exc, "detail", "")))
+    if isinstance(exc, UnsupportedMediaTypeProblem):
+        return UnsupportedMediaType(str(exc.detail))
+    if isinstance(exc, BadRequestProblem):
+        return InvalidRequest([Violation("request", (), "invalid", message=str(exc.detail))])
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 405:
+            return MethodNotAllowed(request.method, request.url.path)
+        if exc.status_code == 404:
+            return RouteNotFound(request.method, request.url.path)
+        return MockError(str(exc.detail), status=exc.status_code)
+    if isinstance(exc, ProblemException):
+        return MockError(str(exc.detail or exc.title), status=exc.status)
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return InternalError("The server had an error while processing your request.")
+
+
+def error_handler_for(family: Family) -> t.Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    """The error handler that renders every failure in ``family``'s envelope."""
+
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        rendered = family.render_error(as_mock_error(request, exc))
+        return ConnexionResponse(
+            status_code=rendered.status,
+            mimetype="application/json",
+            body=orjson.dumps(rendered.body),
+            headers=rendered.headers,
+        )
+
+    return handle
+
+
+def _resolver(family: Family, handlers: t.Mapping[str, t.Callable]) -> Resolver:
+    def resolve(operation_id: str) -> t.Callable:
+        try:
+            return handlers[operation_id]
+        except KeyError:
+            raise LookupError(f"family {family.name!r} has no handler for operation {operation_id!r}") from None
+
+    return Resolver(function_resolver=resolve)
+
+
+def build_family_app(family: Family, store: Store) -> AsyncApp:
+    """A Connexion ``AsyncApp`` serving ``family`` under its ``base_path``, keeping state in ``store``."""
+    app = AsyncApp(
+        f"mockserver.families.{family.name}",
+        security_map=SECURITY_MAP,
+        validator_map=VALIDATOR_MAP,
+    )
+    app.add_api(
+        family.spec_path,
+        base_path=family.base_path,
+        resolver=_resolver(family, family.create_handlers(store)),
+        validate_responses=False,
+        swagger_ui_options=None,
+    )
+    handler = error_handler_for(family)
+    for key in (MockError, ProblemException, HTTPException, 404, 405, Exception):
+        app.add_error_handler(key, handler)
+    return app

@@ -1,0 +1,352 @@
+"""OpenAI Conversations family: handlers and OpenAI's error envelope, mounted at ``/openai/v1``.
+
+Behaviour follows ``openapi/openai-conversations.yaml`` and the choices written in its descriptions:
+update replaces metadata, ids are ``conv_``/``msg_``/``fc_``/``fco_``/``rs_`` + 48 hex digits, string
+message content is stored as parts, deleting a conversation makes every later call on it 404.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from mockserver.auth import current_tenant
+from mockserver.errors import (
+    ErrorResponse,
+    InvalidRequest,
+    MethodNotAllowed,
+    MockError,
+    NotFound,
+    RouteNotFound,
+    Unauthenticated,
+    UnsupportedMediaType,
+    Violation,
+)
+from mockserver.family import Family
+from mockserver.ids import new_id, unix_seconds
+from mockserver.responses import JSONResponse, json_response
+from mockserver.store import Store, UnknownCursor
+from mockserver.validation import json_type
+
+CONVERSATIONS = "conversations"
+ITEM_INDEX = "items"  # every item this tenant stored, for item_reference
+ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs"}
+
+
+def _items_of(conversation_id: str) -> str:
+    return f"conversation-items/{conversation_id}"
+
+
+def conversation_not_found(conversation_id: str) -> NotFound:
+    return NotFound(f"Conversation with id '{conversation_id}' not found.")
+
+
+def item_not_found(item_id: str, param: str | None = None) -> NotFound:
+    return NotFound(f"Item with id '{item_id}' not found in conversation.", param=param)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input items → stored items
+
+
+def _stored_parts(content: t.Any, role: str) -> list[dict]:
+    assistant = role == "assistant"
+    if isinstance(content, str):
+        content = [{"type": "input_text", "text": content}]
+    parts = []
+    for part in content:
+        part = dict(part)
+        kind = part["type"]
+        if assistant and kind == "input_text":
+            part["type"] = kind = "output_text"
+        if kind == "output_text":
+            part.setdefault("annotations", [])
+            part.setdefault("logprobs", [])
+        elif kind == "input_image":
+            part.setdefault("detail", "auto")
+        parts.append(part)
+    return parts
+
+
+def _stored_item(item: dict, referenced: dict | None) -> dict:
+    if referenced is not None:
+        kind = referenced["type"]
+        return {**referenced, "id": new_id(ID_PREFIX[kind])}
+    kind = item.get("type", "message")
+    stored: dict[str, t.Any] = {"id": new_id(ID_PREFIX[kind]), "type": kind,
+                                "status": item.get("status", "completed")}
+    if kind == "message":
+        stored["role"] = item["role"]
+        stored["content"] = _stored_parts(item["content"], item["role"])
+        if "phase" in item:
+            stored["phase"] = item["phase"]
+    elif kind == "function_call":
+        stored.update(call_id=item["call_id"], name=item["name"], arguments=item["arguments"])
+    elif kind == "function_call_output":
+        stored.update(call_id=item["call_id"], output=item["output"])
+    elif kind == "reasoning":
+        stored["summary"] = item["summary"]
+        for optional in ("content", "encrypted_content"):
+            if optional in item:
+                stored[optional] = item[optional]
+    return stored
+
+
+def _item_list(items: list[dict], has_more: bool) -> dict:
+    return {
+        "object": "list",
+        "data": items,
+        "first_id": items[0]["id"] if items else None,
+        "last_id": items[-1]["id"] if items else None,
+        "has_more": has_more,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Handlers
+
+
+class ConversationsHandlers:
+    """The eight operations, over a ``Store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def operations(self) -> dict[str, t.Callable]:
+        return {
+            "createConversation": self.create_conversation,
+            "getConversation": self.get_conversation,
+            "updateConversation": self.update_conversation,
+            "deleteConversation": self.delete_conversation,
+            "createConversationItems": self.create_conversation_items,
+            "listConversationItems": self.list_conversation_items,
+            "getConversationItem": self.get_conversation_item,
+            "deleteConversationItem": self.delete_conversation_item,
+        }
+
+    def _conversation(self, tenant: str, conversation_id: str) -> dict:
+        conversation = self.store.collection(tenant, CONVERSATIONS).get(conversation_id)
+        if conversation is None:
+            raise conversation_not_found(conversation_id)
+        return conversation
+
+    def _append_items(self, tenant: str, conversation_id: str, items: list[dict]) -> list[dict]:
+        index = self.store.collection(tenant, ITEM_INDEX)
+        referenced = []
+        for position, item in enumerate(items):  # resolve everything before storing anything
+            if item.get("type") == "item_reference":
+                found = index.get(item["id"])
+                if found is None:
+                    raise NotFound(f"Item with id '{item['id']}' not found.", param=f"items[{position}].id")
+                referenced.append(found)
+            else:
+                referenced.append(None)
+        stored = [_stored_item(item, ref) for item, ref in zip(items, referenced, strict=False)]
+        collection = self.store.collection(tenant, _items_of(conversation_id))
+        for item in stored:
+            collection.insert(item["id"], item)
+            index.insert(item["id"], item)
+        return stored
+
+    async def create_conversation(self, body: dict | None = None) -> JSONResponse:
+        tenant = current_tenant()
+        body = body or {}
+        conversation = {
+            "id": new_id("conv"),
+            "object": "conversation",
+            "created_at": unix_seconds(),
+            "metadata": dict(body.get("metadata") or {}),
+        }
+        items = body.get("items") or []
+        self.store.collection(tenant, CONVERSATIONS).insert(conversation["id"], conversation)
+        try:
+            self._append_items(tenant, conversation["id"], items)
+        except MockError:
+            self.store.collection(tenant, CONVERSATIONS).remove(conversation["id"])
+            self.store.drop(tenant, _items_of(conversation["id"]))
+            raise
+        return json_response(conversation)
+
+    async def get_conversation(self, conversation_id: str) -> JSONResponse:
+        return json_response(self._conversation(current_tenant(), conversation_id))
+
+    async def update_conversation(self, conversation_id: str, body: dict) -> JSONResponse:
+        tenant = current_tenant()
+        conversation = self._conversation(tenant, conversation_id)
+        updated = {**conversation, "metadata": dict(body.get("metadata") or {})}
+        self.store.collection(tenant, CONVERSATIONS).replace(conversation_id, updated)
+        return json_response(updated)
+
+    async def delete_conversation(self, conversation_id: str) -> JSONResponse:
+        tenant = current_tenant()
+        if self.store.collection(tenant, CONVERSATIONS).remove(conversation_id) is None:
+            raise conversation_not_found(conversation_id)
+        self.store.drop(tenant, _items_of(conversation_id))
+        return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
+
+    async def create_conversation_items(self, conversation_id: str, body: dict,
+                                        include: list | None = None) -> JSONResponse:
+        tenant = current_tenant()
+        self._conversation(tenant, conversation_id)
+        return json_response(_item_list(self._append_items(tenant, conversation_id, body["items"]), False))
+
+    async def list_conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc",
+                                      after: str | None = None, include: list | None = None) -> JSONResponse:
+        tenant = current_tenant()
+        self._conversation(tenant, conversation_id)
+        items = self.store.collection(tenant, _items_of(conversation_id))
+        try:
+            page = items.page(after=after, limit=limit, descending=order != "asc")
+        except UnknownCursor:
+            raise item_not_found(after, param="after") from None
+        return json_response(_item_list(page.records, page.has_more))
+
+    async def get_conversation_item(self, conversation_id: str, item_id: str,
+                                    include: list | None = None) -> JSONResponse:
+        tenant = current_tenant()
+        self._conversation(tenant, conversation_id)
+        item = self.store.collection(tenant, _items_of(conversation_id)).get(item_id)
+        if item is None:
+            raise item_not_found(item_id)
+        return json_response(item)
+
+    async def delete_conversation_item(self, conversation_id: str, item_id: str) -> JSONResponse:
+        tenant = current_tenant()
+        conversation = self._conversation(tenant, conversation_id)
+        if self.store.collection(tenant, _items_of(conversation_id)).remove(item_id) is None:
+            raise item_not_found(item_id)
+        self.store.collection(tenant, ITEM_INDEX).remove(item_id)
+        return json_response(conversation)
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAI's error envelope
+
+MISSING_KEY_MESSAGE = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+    "Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if "
+    "you're accessing the API from your browser and are prompted for a username and password. You can "
+    "obtain an API key from https://platform.openai.com/account/api-keys."
+)
+INVALID_JSON_MESSAGE = (
+    "Invalid body: failed to parse JSON value. Please check the value to ensure it is valid JSON. "
+    "(Common errors include trailing commas, missing closing brackets, missing quotation marks, etc.)"
+)
+_ARTICLE_TYPES = {"string": "a string", "integer": "an integer", "number": "a decimal", "boolean": "a boolean",
+                  "object": "an object", "array": "an array", "null": "null"}
+
+
+def openai_param(path: t.Sequence[str | int]) -> str | None:
+    """``("items", 0, "content")`` → ``items[0].content``, OpenAI's way of naming a field."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def _quoted_list(values: t.Sequence[t.Any]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    if len(quoted) <= 2:
+        return " and ".join(quoted)
+    return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+
+
+def _type_name(value: t.Any) -> str:
+    return _ARTICLE_TYPES[json_type(value)]
+
+
+def violation_error(violation: Violation) -> tuple[str, str | None, str]:
+    """(message, param, code) for one violation, worded as OpenAI's validator words it."""
+    param = openai_param(violation.path)
+    keyword, expected, actual = violation.keyword, violation.expected, violation.actual
+    if keyword == "json":
+        return INVALID_JSON_MESSAGE, None, "invalid_json"
+    if keyword == "body":
+        names = list(expected or [])
+        if names:
+            return f"Missing required parameter: '{names[0]}'.", names[0], "missing_required_parameter"
+        return "Invalid body: the request body is required.", None, "invalid_value"
+    if keyword == "required":
+        return f"Missing required parameter: '{param}'.", param, "missing_required_parameter"
+    if keyword == "additionalProperties":
+        return f"Unknown parameter: '{param}'.", param, "unknown_parameter"
+    if keyword == "maximum":
+        return (f"Invalid '{param}': integer above maximum value. Expected a value <= {expected}, but got "
+                f"{actual} instead.", param, "integer_above_max_value")
+    if keyword == "minimum":
+        return (f"Invalid '{param}': integer below minimum value. Expected a value >= {expected}, but got "
+                f"{actual} instead.", param, "integer_below_min_value")
+    if keyword == "maxProperties":
+        return (f"Invalid '{param}': too many properties. Expected an object with at most {expected} "
+                f"properties, but got an object with {len(actual)} properties instead.", param,
+                "object_above_max_properties")
+    if keyword == "maxItems":
+        return (f"Invalid '{param}': array too long. Expected an array with maximum length {expected}, but "
+                f"got an array with length {len(actual)} instead.", param, "array_above_max_length")
+    if keyword == "minItems":
+        return (f"Invalid '{param}': array too short. Expected an array with minimum length {expected}, but "
+                f"got an array with length {len(actual)} instead.", param, "array_below_min_length")
+    if keyword == "maxLength":
+        return (f"Invalid '{param}': string too long. Expected a string with maximum length {expected}, but "
+                f"got a string with length {len(actual)} instead.", param, "string_above_max_length")
+    if keyword == "minLength":
+        return (f"Invalid '{param}': string too short. Expected a string with minimum length {expected}, but "
+                f"got a string with length {len(actual)} instead.", param, "string_below_min_length")
+    if keyword == "propertyNames":
+        parent = openai_param(violation.path[:-1])
+        limit = (expected or {}).get("maxLength")
+        return (f"Invalid property name in '{parent}': '{actual}' is too long. Expected a string with maximum "
+                f"length {limit}, but got a string with length {len(actual)} instead.", param,
+                "property_name_above_max_length")
+    if keyword == "enum":
+        return f"Invalid value: '{actual}'. Supported values are: {_quoted_list(expected)}.", param, "invalid_value"
+    if keyword == "type":
+        wanted = expected if isinstance(expected, list) else [expected]
+        wanted_text = " or ".join(_ARTICLE_TYPES.get(w, str(w)) for w in wanted)
+        if param is None:
+            return (f"Invalid body: expected {wanted_text}, but got {_type_name(actual)} instead.", None,
+                    "invalid_type")
+        return (f"Invalid type for '{param}': expected {wanted_text}, but got {_type_name(actual)} instead.",
+                param, "invalid_type")
+    detail = violation.message or "invalid value"
+    return f"Invalid '{param}': {detail}." if param else f"Invalid request: {detail}.", param, "invalid_value"
+
+
+def _envelope(message: str, kind: str, param: str | None = None, code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def render_error(error: MockError) -> ErrorResponse:
+    """Any ``MockError`` as OpenAI sends it: ``{"error": {message, type, param, code}}``."""
+    if isinstance(error, InvalidRequest):
+        message, param, code = violation_error(error.violations[0]) if error.violations else (
+            error.message, None, None)
+        return ErrorResponse(400, _envelope(message, "invalid_request_error", param, code))
+    if isinstance(error, Unauthenticated):
+        return ErrorResponse(401, _envelope(MISSING_KEY_MESSAGE, "invalid_request_error"))
+    if isinstance(error, MethodNotAllowed):
+        return ErrorResponse(405, _envelope(f"Invalid method for URL ({error.method} {error.path}).",
+                                            "invalid_request_error", None, "method_not_allowed"))
+    if isinstance(error, RouteNotFound):
+        return ErrorResponse(404, _envelope(f"Invalid URL ({error.method} {error.path})",
+                                            "invalid_request_error", None, "unknown_url"))
+    if isinstance(error, UnsupportedMediaType):
+        return ErrorResponse(400, _envelope(
+            f"Invalid Content-Type header ({error.message}); send the body as application/json.",
+            "invalid_request_error", None, "invalid_content_type"))
+    if error.status == 429:
+        return ErrorResponse(429, _envelope(error.message, "rate_limit_exceeded", error.param, error.code),
+                             {"retry-after": "1", **error.headers})
+    if error.status >= 500:
+        return ErrorResponse(error.status, _envelope(error.message, "server_error", error.param, error.code))
+    return ErrorResponse(error.status, _envelope(error.message, "invalid_request_error", error.param, error.code))
+
+
+FAMILY = Family(
+    name="openai",
+    spec_file="openai-conversations.yaml",
+    base_path="/openai/v1",
+    create_handlers=lambda store: ConversationsHandlers(store).operations(),
+    render_error=render_error,
+    response_headers={"openai-version": "2020-10-01"},
+    description="OpenAI Conversations API",
+)

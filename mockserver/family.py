@@ -1,0 +1,39 @@
+"""What a family plug-in provides: its spec, URL prefix, handlers and error envelope.
+
+A family module in ``mockserver.families`` exposes ``FAMILY = Family(...)``; the server finds it by
+itself (``mockserver.families.discover``), so adding a family changes no shared code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mockserver.errors import ErrorResponse, MockError
+from mockserver.store import Store
+
+SPEC_DIR = Path(__file__).resolve().parents[1] / "openapi"
+
+
+@dataclass(frozen=True)
+class Family:
+    """One vendor API family served by the mock."""
+
+    name: str
+    """Short name used on the command line and in URLs, e.g. ``openai``."""
+    spec_file: str
+    """File name of the contract in ``openapi/``."""
+    base_path: str
+    """URL prefix the family is mounted at, e.g. ``/openai/v1``."""
+    create_handlers: Callable[[Store], Mapping[str, Callable]]
+    """Given the app's store, returns operationId → handler (async functions taking Connexion's parameters)."""
+    render_error: Callable[[MockError], ErrorResponse]
+    """Turns any ``MockError`` into the vendor's status, envelope and headers."""
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    """Static headers the vendor sends on every response."""
+    description: str = ""
+
+    @property
+    def spec_path(self) -> Path:
+        return SPEC_DIR / self.spec_file
