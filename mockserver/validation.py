@@ -18,7 +18,7 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import AbstractRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, ValidationError, validators
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import relevance
 from starlette.types import Receive, Scope
 
 from mockserver.errors import InvalidRequest, Violation
@@ -101,7 +101,7 @@ def _resolve_alternatives(error: ValidationError) -> ValidationError | Violation
             kinds = [b.get("type") for b in branches if b.get("type")]
             return Violation("body", tuple(error.absolute_path), "type", kinds, instance)
     branch_errors = [e for e in error.context or [] if e.schema_path and e.schema_path[0] == chosen]
-    return best_match(branch_errors) if branch_errors else None
+    return max(branch_errors, key=relevance) if branch_errors else None
 
 
 def violation_from_error(error: ValidationError, location: str, prefix: tuple = ()) -> Violation:
@@ -131,7 +131,8 @@ def violation_from_error(error: ValidationError, location: str, prefix: tuple = 
 
 
 def _first_error(validator: t.Any, instance: t.Any) -> ValidationError | None:
-    return best_match(validator.iter_errors(instance))
+    """The most relevant error (shallowest first), without descending into anyOf/oneOf branches."""
+    return max(validator.iter_errors(instance), key=relevance, default=None)
 
 
 class SpecParameterValidator(ParameterValidator):

@@ -1,0 +1,37 @@
+"""Shared fixtures: the mock as an in-process ASGI app and as a real server process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from mockserver.app import create_app
+from tests.servers import running_server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def mock_app():
+    return create_app()
+
+
+@pytest.fixture
+async def openai_client(mock_app) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the in-process mock, authenticated as tenant ``key-1``."""
+    transport = httpx.ASGITransport(app=mock_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock/openai/v1",
+                                 headers={"Authorization": "Bearer key-1"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def mock_server() -> Iterator[str]:
+    """The mock running as a server process; yields its root URL."""
+    with running_server("-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", "0") as url:
+        yield url

@@ -1,0 +1,66 @@
+"""Start a server as a real process on a free loopback port, and stop it again.
+
+The server command must print a line containing ``http://127.0.0.1:<port>`` once it listens (as
+``convo-mock serve --port 0`` does); that URL is returned.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+_URL = re.compile(r"http://127\.0\.0\.1:(\d+)")
+
+
+@contextmanager
+def running_server(*args: str, timeout: float = 30.0) -> Iterator[str]:
+    """Run ``python <args>`` (with ``--port 0`` among them) and yield ``http://127.0.0.1:<port>``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    found: list[str] = []
+    ready = threading.Event()
+
+    def read_output() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            match = _URL.search(line)
+            if match and not found:
+                found.append(match.group(0))
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read_output, daemon=True).start()
+    try:
+        if not ready.wait(timeout) or not found:
+            raise RuntimeError(f"server did not start: {' '.join(args)}\n{''.join(lines)}")
+        url = found[0]
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(url + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"server not answering at {url}\n{''.join(lines)}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
