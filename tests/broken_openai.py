@@ -1,0 +1,169 @@
+"""Deliberately broken variants of the OpenAI mock, one fault each, for proving the conformance suite.
+
+Run one as a server: ``python -m tests.broken_openai VARIANT --port 0``. Each variant changes exactly
+one behaviour of the faithful mock; the suite must exit 1 on every one of them, naming the check in
+``VARIANTS[name].caught_by``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import yaml
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mockserver.errors import ErrorResponse, MockError
+from mockserver.families import openai as faithful
+from mockserver.family import SPEC_DIR, Family
+from mockserver.responses import JSONResponse, json_response
+from mockserver.store import MemoryStore
+
+
+def _envelope_without_type(error: MockError) -> ErrorResponse:
+    rendered = faithful.render_error(error)
+    rendered.body["error"].pop("type", None)
+    return rendered
+
+
+class _PageRewriter(faithful.ConversationsHandlers):
+    """Base for variants that tamper with item pages: fetch a different window, then rewrite it."""
+
+    def fetch_limit(self, limit: int, after: str | None) -> int:
+        return limit
+
+    def rewrite(self, page: dict, after: str | None) -> dict:
+        return page
+
+    async def list_conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc",
+                                      after: str | None = None, include: list | None = None) -> JSONResponse:
+        fetch = min(self.fetch_limit(limit, after), 100)
+        response = await super().list_conversation_items(conversation_id, fetch, order, after, include)
+        return json_response(self.rewrite(orjson.loads(response.body), after))
+
+
+class _CursorSkipsItem(_PageRewriter):
+    """Every page after the first silently drops the item right after the cursor."""
+
+    def fetch_limit(self, limit: int, after: str | None) -> int:
+        return limit + 1 if after else limit
+
+    def rewrite(self, page: dict, after: str | None) -> dict:
+        if after and page["data"]:
+            page["data"] = page["data"][1:]
+            page["first_id"] = page["data"][0]["id"] if page["data"] else None
+            page["last_id"] = page["data"][-1]["id"] if page["data"] else None
+        return page
+
+
+class _HasMoreAlwaysFalse(_PageRewriter):
+    def rewrite(self, page: dict, after: str | None) -> dict:
+        page["has_more"] = False
+        return page
+
+
+class _LimitIgnored(_PageRewriter):
+    """Pages are always up to 100 items, whatever ``limit`` says."""
+
+    def fetch_limit(self, limit: int, after: str | None) -> int:
+        return 100
+
+
+class _DeleteLeavesReadable(faithful.ConversationsHandlers):
+    async def delete_conversation(self, conversation_id: str) -> JSONResponse:
+        self._conversation(faithful.current_tenant(), conversation_id)
+        return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
+
+
+class _TenantBlindStore(MemoryStore):
+    """Every key sees every other key's data."""
+
+    def collection(self, tenant: str, name: str):
+        return super().collection("everyone", name)
+
+    def find(self, tenant: str, name: str):
+        return super().find("everyone", name)
+
+    def drop(self, tenant: str, name: str) -> None:
+        super().drop("everyone", name)
+
+
+def _spec_allowing_32_metadata_pairs() -> str:
+    spec = yaml.safe_load((SPEC_DIR / faithful.FAMILY.spec_file).read_text())
+    spec["components"]["schemas"]["Metadata"]["maxProperties"] = 32
+    spec["components"]["schemas"]["StoredMetadata"]["maxProperties"] = 32
+    path = Path(tempfile.mkdtemp(prefix="broken-spec-")) / "openai-conversations.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return str(path)
+
+
+def _no_key_needed(app: ASGIApp) -> ASGIApp:
+    """Requests without a key are served as if they had one."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"authorization" for name, _ in scope["headers"]):
+            scope = {**scope, "headers": [*scope["headers"], (b"authorization", b"Bearer anonymous")]}
+        await app(scope, receive, send)
+
+    return serve
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    description: str
+    caught_by: str
+    family: Callable[[], Family]
+    store: Callable[[], MemoryStore] = MemoryStore
+    wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app
+
+
+def _with_handlers(cls: type[faithful.ConversationsHandlers]) -> Callable[[], Family]:
+    return lambda: dataclasses.replace(faithful.FAMILY, create_handlers=lambda store: cls(store).operations())
+
+
+VARIANTS: dict[str, Variant] = {
+    "envelope-without-type": Variant("error bodies lack error.type", "error_envelope",
+                                     lambda: dataclasses.replace(faithful.FAMILY,
+                                                                 render_error=_envelope_without_type)),
+    "cursor-skips-item": Variant("a page after a cursor skips one item", "pagination",
+                                 _with_handlers(_CursorSkipsItem)),
+    "has-more-always-false": Variant("has_more is always false", "pagination",
+                                     _with_handlers(_HasMoreAlwaysFalse)),
+    "limit-ignored": Variant("limit is ignored (pages of up to 100)", "pagination", _with_handlers(_LimitIgnored)),
+    "delete-leaves-readable": Variant("a deleted conversation stays readable", "lifecycle",
+                                      _with_handlers(_DeleteLeavesReadable)),
+    "cross-tenant-read": Variant("every key sees every tenant's data", "tenant_isolation",
+                                 lambda: faithful.FAMILY, _TenantBlindStore),
+    "no-key-needed": Variant("requests without an API key are served", "auth", lambda: faithful.FAMILY,
+                             wrap=_no_key_needed),
+    "accepts-17-metadata-pairs": Variant("metadata with 17 pairs is accepted", "limits",
+                                         lambda: dataclasses.replace(
+                                             faithful.FAMILY, spec_file=_spec_allowing_32_metadata_pairs())),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("variant", choices=sorted(VARIANTS))
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    import socket
+
+    import uvicorn
+
+    from mockserver.app import MockApp
+
+    variant = VARIANTS[args.variant]
+    app = variant.wrap(MockApp([variant.family()], store_factory=variant.store))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", args.port))
+    print(f"broken variant {args.variant} listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

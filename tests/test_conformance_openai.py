@@ -1,0 +1,90 @@
+"""The conformance suite against real server processes: it passes the mock and catches every broken variant."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from tests.broken_openai import VARIANTS
+from tests.servers import ROOT, running_server
+
+
+def run_suite(base_url: str | None, *extra: str, api_keys: tuple[str, ...] = ("key-one", "key-two"),
+              timeout: float = 300) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "conformance", "run", "openai"]
+    if base_url is not None:
+        args += ["--base-url", base_url]
+    if api_keys:
+        args += ["--api-key", api_keys[0]]
+    if len(api_keys) > 1:
+        args += ["--api-key-2", api_keys[1]]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([*args, *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def failed_checks(report: dict) -> set[str]:
+    return {failure["check"] for failure in report["failures"]}
+
+
+def test_suite_passes_against_the_mock(mock_server: str, tmp_path: Path) -> None:
+    report_path, junit_path = tmp_path / "report.json", tmp_path / "junit.xml"
+    result = run_suite(f"{mock_server}/openai/v1", "--json", str(report_path), "--junit-xml", str(junit_path),
+                       "--seed", "1")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    report = json.loads(report_path.read_text())
+    assert report["family"] == "openai" and report["base_url"] == f"{mock_server}/openai/v1"
+    assert report["failures"] == []
+    assert report["summary"]["failed"] == 0 and report["summary"]["passed"] > 0
+    testcases = ElementTree.parse(junit_path).getroot().iter("testcase")
+    names = {case.get("name") for case in testcases}
+    assert {"error_envelope", "pagination", "lifecycle", "limits", "auth", "tenant_isolation"} <= names
+
+
+def test_without_second_key_tenant_checks_are_skipped_and_said(mock_server: str, tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    result = run_suite(f"{mock_server}/openai/v1", "--json", str(report_path), "--max-examples", "5",
+                       api_keys=("only-key",))
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "tenant_isolation" in result.stdout and "skip" in result.stdout.lower()
+    assert json.loads(report_path.read_text())["summary"]["skipped"] >= 1
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_suite_catches_broken_variant(variant: str, tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    with running_server("-m", "tests.broken_openai", variant, "--port", "0") as url:
+        result = run_suite(f"{url}/openai/v1", "--json", str(report_path), "--max-examples", "10", "--seed", "3")
+    assert result.returncode == 1, f"{variant} not caught:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+    report = json.loads(report_path.read_text())
+    expected = VARIANTS[variant].caught_by
+    assert expected in failed_checks(report), f"{variant}: failed checks {failed_checks(report)}"
+    for failure in report["failures"]:
+        assert failure["curl"].startswith("curl ") and failure["operation"] and failure["expected"]
+        assert "key-one" not in failure["curl"] and "key-two" not in failure["curl"]
+
+
+def test_unreachable_target_exits_2_with_one_line() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run_suite(f"http://127.0.0.1:{port}/openai/v1", timeout=60)
+    assert result.returncode == 2
+    assert "127.0.0.1" in (result.stderr + result.stdout)
+
+
+@pytest.mark.parametrize("args", [("--api-key", "k"), ])
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    result = run_suite(None, *args, api_keys=(), timeout=60)
+    assert result.returncode == 2
+    unknown = subprocess.run([sys.executable, "-m", "conformance", "run", "no-such-family", "--base-url", "http://x",
+                              "--api-key", "k"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                             capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2
