@@ -48,7 +48,7 @@ def as_mock_error(request: ConnexionRequest, exc: Exception) -> MockError:
     if isinstance(exc, OAuthProblem) or getattr(exc, "status", None) == 401:
         return Unauthenticated(str(getattr(exc, "detail", "")))
     if isinstance(exc, UnsupportedMediaTypeProblem):
-        return UnsupportedMediaType(str(exc.detail))
+        return UnsupportedMediaType(request.headers.get("content-type", ""))
     if isinstance(exc, BadRequestProblem):
         return InvalidRequest([Violation("request", (), "invalid", message=str(exc.detail))])
     if isinstance(exc, HTTPException):

@@ -83,6 +83,8 @@ class Conflict(MockError):
 
 
 class UnsupportedMediaType(MockError):
+    """The body's content type is not one the operation takes; ``message`` is the type sent."""
+
     status = 415
 
 

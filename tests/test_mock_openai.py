@@ -178,6 +178,9 @@ async def test_bad_json_and_unknown_routes_use_the_envelope(openai_client: httpx
                      headers={"content-type": "application/json"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
     assert bad.json()["error"]["param"] is None
+    form = await call(openai_client, "POST", "/conversations", content=b"{}",
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 400 and "Content-Type: application/json" in form.json()["error"]["message"]
     unknown = await call(openai_client, "GET", "/conversations/x/y/z", in_spec=False)
     assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "invalid_request_error"
     wrong_method = await call(openai_client, "PUT", "/conversations", in_spec=False)

@@ -331,8 +331,9 @@ def render_error(error: MockError) -> ErrorResponse:
                                             "invalid_request_error", None, "unknown_url"))
     if isinstance(error, UnsupportedMediaType):
         return ErrorResponse(400, _envelope(
-            f"Invalid Content-Type header ({error.message}); send the body as application/json.",
-            "invalid_request_error", None, "invalid_content_type"))
+            f"Unsupported content type: '{error.message}'. This API method only accepts 'application/json' "
+            f"requests, but you specified the header 'Content-Type: {error.message}'. Please specify the header "
+            "'Content-Type: application/json' and try again.", "invalid_request_error"))
     if error.status == 429:
         return ErrorResponse(429, _envelope(error.message, "rate_limit_exceeded", error.param, error.code),
                              {"retry-after": "1", **error.headers})
