@@ -1,8 +1,11 @@
-"""Deliberately broken variants of the OpenAI mock, one fault each, for proving the conformance suite.
+"""Variants of the OpenAI mock for proving the conformance suite: broken ones and faithful ones.
 
-Run one as a server: ``python -m tests.broken_openai VARIANT --port 0``. Each variant changes exactly
-one behaviour of the faithful mock; the suite must exit 1 on every one of them, naming the check in
-``VARIANTS[name].caught_by``.
+Run one as a server: ``python -m tests.openai_variants VARIANT --port 0``.
+
+- ``BROKEN``: each changes exactly one behaviour of the mock so that it breaks the vendor's contract;
+  the suite must exit 1 on every one, naming the check in ``caught_by``.
+- ``FAITHFUL``: each makes a different choice where OpenAI's behaviour is undocumented (or allowed to
+  vary); the suite must still exit 0, so its checks hold only what the vendor promises.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import orjson
 import yaml
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.errors import ErrorResponse, MockError
+from mockserver.errors import ErrorResponse, MethodNotAllowed, MockError, RouteNotFound
 from mockserver.families import openai as faithful
 from mockserver.family import SPEC_DIR, Family
 from mockserver.responses import JSONResponse, json_response
@@ -79,6 +82,44 @@ class _DeleteLeavesReadable(faithful.ConversationsHandlers):
         return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
 
 
+class _MergingUpdate(faithful.ConversationsHandlers):
+    """Update merges the new metadata into the old instead of replacing it (undocumented at OpenAI)."""
+
+    async def update_conversation(self, conversation_id: str, body: dict) -> JSONResponse:
+        tenant = faithful.current_tenant()
+        old = self._conversation(tenant, conversation_id)
+        merged = {**old, "metadata": {**old["metadata"], **(body.get("metadata") or {})}}
+        self.store.collection(tenant, faithful.CONVERSATIONS).replace(conversation_id, merged)
+        return json_response(merged)
+
+
+class _EmptyPageIdsAreEmptyStrings(_PageRewriter):
+    """``first_id``/``last_id`` are ``""`` on an empty page (the official spec types them non-null)."""
+
+    def rewrite(self, page: dict, after: str | None) -> dict:
+        if not page["data"]:
+            page["first_id"] = page["last_id"] = ""
+        return page
+
+
+class _UnknownCursorIs400(faithful.ConversationsHandlers):
+    async def list_conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc",
+                                      after: str | None = None, include: list | None = None) -> JSONResponse:
+        try:
+            return await super().list_conversation_items(conversation_id, limit, order, after, include)
+        except faithful.NotFound as error:
+            if error.param == "after":
+                raise MockError(f"Invalid 'after': '{after}'.", param="after", code="invalid_value",
+                                status=400) from None
+            raise
+
+
+def _wrong_method_is_404(error: MockError) -> ErrorResponse:
+    if isinstance(error, MethodNotAllowed):
+        error = RouteNotFound(error.method, error.path)
+    return faithful.render_error(error)
+
+
 class _TenantBlindStore(MemoryStore):
     """Every key sees every other key's data."""
 
@@ -125,7 +166,7 @@ def _with_handlers(cls: type[faithful.ConversationsHandlers]) -> Callable[[], Fa
     return lambda: dataclasses.replace(faithful.FAMILY, create_handlers=lambda store: cls(store).operations())
 
 
-VARIANTS: dict[str, Variant] = {
+BROKEN: dict[str, Variant] = {
     "envelope-without-type": Variant("error bodies lack error.type", "error_envelope",
                                      lambda: dataclasses.replace(faithful.FAMILY,
                                                                  render_error=_envelope_without_type)),
@@ -144,6 +185,17 @@ VARIANTS: dict[str, Variant] = {
                                          lambda: dataclasses.replace(
                                              faithful.FAMILY, spec_file=_spec_allowing_32_metadata_pairs())),
 }
+
+
+FAITHFUL: dict[str, Variant] = {
+    "merging-update": Variant("update merges metadata", "", _with_handlers(_MergingUpdate)),
+    "empty-page-ids-empty-strings": Variant("empty pages have first_id/last_id ''", "",
+                                            _with_handlers(_EmptyPageIdsAreEmptyStrings)),
+    "unknown-cursor-400": Variant("an unknown after cursor is a 400", "", _with_handlers(_UnknownCursorIs400)),
+    "wrong-method-404": Variant("a wrong method is 404 like an unknown URL", "",
+                                lambda: dataclasses.replace(faithful.FAMILY, render_error=_wrong_method_is_404)),
+}
+VARIANTS = {**BROKEN, **FAITHFUL}
 
 
 def main(argv: list[str] | None = None) -> None:
