@@ -1,7 +1,8 @@
-"""JSON responses, serialised with orjson."""
+"""JSON responses, serialised with orjson (and the standard library for what orjson cannot encode)."""
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 import orjson
@@ -14,7 +15,10 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: t.Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # integers beyond 64 bits, which clients may legitimately send and read back
+            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def json_response(content: t.Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

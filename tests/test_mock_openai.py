@@ -116,6 +116,14 @@ async def test_cursor_walk_yields_every_item_once(openai_client: httpx.AsyncClie
     assert seen == expected
 
 
+async def test_integers_beyond_64_bits_are_echoed_not_500(openai_client: httpx.AsyncClient) -> None:
+    conversation = await new_conversation(openai_client)
+    part = {"type": "output_text", "text": "x", "annotations": [{"n": 2**64}]}
+    response = await call(openai_client, "POST", f"/conversations/{conversation['id']}/items",
+                          json={"items": [{"role": "assistant", "content": [part]}]})
+    assert response.status_code == 200 and response.json()["data"][0]["content"][0]["annotations"] == [{"n": 2**64}]
+
+
 async def test_deleted_item_is_gone_and_cursor_on_it_still_works(openai_client: httpx.AsyncClient) -> None:
     conversation = await new_conversation(openai_client, 6)
     path = f"/conversations/{conversation['id']}/items"
