@@ -1,0 +1,273 @@
+"""OpenAI Conversations: the family profile for `openapi/openai-conversations.yaml`.
+
+Bearer auth; every success is 200; errors use `{"error": {message, type, param, code}}`; items are
+listed with `after`/`limit`/`order` (default `desc`, limit 1..100 default 20) in pages of
+`{data, first_id, last_id, has_more}`. Limits (16 metadata pairs, 64-char keys, 512-char values,
+20 items per call, list limit bounds) are read from the spec's schema keywords.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from conformance.http import Request
+from conformance.profiles.base import MISSING, LimitCase, Page, Pagination, Profile
+
+UNKNOWN_CONVERSATION = "conv_" + "0" * 48
+UNKNOWN_ITEM = "msg_" + "0" * 48
+
+
+class OpenAIProfile(Profile):
+    name = "openai"
+    title = "OpenAI Conversations"
+    spec_file = "openai-conversations.yaml"
+    error_schema = "ErrorResponse"
+
+    # --- limits, read from the contract ---------------------------------------------------------
+
+    @cached_property
+    def _schemas(self) -> dict[str, Any]:
+        return self.spec.raw["components"]["schemas"]
+
+    @cached_property
+    def _list_parameters(self) -> dict[str, dict[str, Any]]:
+        listing = self.spec.operations["listConversationItems"]
+        operation = self.spec.raw["paths"][listing.template][listing.method.lower()]
+        return {parameter["name"]: parameter["schema"] for parameter in operation["parameters"] if "name" in parameter}
+
+    @property
+    def max_pairs(self) -> int:
+        return int(self._schemas["Metadata"]["maxProperties"])
+
+    @property
+    def max_key_length(self) -> int:
+        return int(self._schemas["Metadata"]["x-propertyNames"]["maxLength"])
+
+    @property
+    def max_value_length(self) -> int:
+        return int(self._schemas["Metadata"]["additionalProperties"]["maxLength"])
+
+    @property
+    def max_items_per_call(self) -> int:
+        return int(self._schemas["CreateConversationItemsBody"]["properties"]["items"]["maxItems"])
+
+    @cached_property
+    def pagination(self) -> Pagination:  # type: ignore[override]  # a property in the base class
+        limit = self._list_parameters["limit"]
+        order = self._list_parameters["order"]
+        return Pagination(
+            orders=("asc", "desc"),
+            default_order=order["default"],
+            default_limit=int(limit["default"]),
+            min_limit=int(limit["minimum"]),
+            max_limit=int(limit["maximum"]),
+            max_items_per_call=self.max_items_per_call,
+        )
+
+    # --- authentication -------------------------------------------------------------------------
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def probe(self) -> Request:
+        return self.get_conversation(UNKNOWN_CONVERSATION)
+
+    def create_conversation(self, *, metadata: Any = MISSING, items: list[Any] | None = None) -> Request:
+        body: dict[str, Any] = {}
+        if metadata is not MISSING:
+            body["metadata"] = metadata
+        if items is not None:
+            body["items"] = items
+        return self.request("createConversation", json=body)
+
+    def get_conversation(self, conversation_id: str) -> Request:
+        return self.request("getConversation", conversation_id=conversation_id)
+
+    def update_conversation(self, conversation_id: str, metadata: Any) -> Request:
+        return self.request("updateConversation", json={"metadata": metadata}, conversation_id=conversation_id)
+
+    def delete_conversation(self, conversation_id: str) -> Request:
+        return self.request("deleteConversation", conversation_id=conversation_id)
+
+    def create_items(self, conversation_id: str, items: list[Any]) -> Request:
+        return self.request("createConversationItems", json={"items": items}, conversation_id=conversation_id)
+
+    def list_items(
+        self,
+        conversation_id: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        order: str | None = None,
+    ) -> Request:
+        params = []
+        if after is not None:
+            params.append(("after", after))
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        if order is not None:
+            params.append(("order", order))
+        return self.request("listConversationItems", params=params, conversation_id=conversation_id)
+
+    def get_item(self, conversation_id: str, item_id: str) -> Request:
+        return self.request("getConversationItem", conversation_id=conversation_id, item_id=item_id)
+
+    def delete_item(self, conversation_id: str, item_id: str) -> Request:
+        return self.request("deleteConversationItem", conversation_id=conversation_id, item_id=item_id)
+
+    def names_existing(self, query: dict[str, Any], body: Any) -> str | None:
+        # OpenAI documents neither how an unknown `after` cursor nor an unknown item reference is answered.
+        if "after" in query:
+            return "the after cursor"
+        items = body.get("items") if isinstance(body, dict) else None
+        if isinstance(items, list) and any(isinstance(i, dict) and i.get("type") == "item_reference" for i in items):
+            return "an item_reference"
+        return None
+
+    def foreign_probes(self, conversation_id: str, item_id: str) -> list[Request]:
+        # An item reference only resolves to items the caller's key stored.
+        reference = {"type": "item_reference", "id": item_id}
+        return [self.create_conversation(items=[reference])]
+
+    def error_probes(self, conversation_id: str, item_id: str) -> list[tuple[Request, int]]:
+        p = self.pagination
+        return [
+            (self.get_conversation(UNKNOWN_CONVERSATION), 404),
+            (self.delete_conversation(UNKNOWN_CONVERSATION), 404),
+            (self.list_items(UNKNOWN_CONVERSATION), 404),
+            (self.get_item(conversation_id, UNKNOWN_ITEM), 404),
+            (self.delete_item(conversation_id, UNKNOWN_ITEM), 404),
+            (self.list_items(conversation_id, limit=p.min_limit - 1), 400),
+            (self.list_items(conversation_id, limit=p.max_limit + 1), 400),
+            (self.list_items(conversation_id, order="sideways"), 400),
+            (self.request("createConversation", content=b'{"metadata": {"a": "b"'), 400),
+            (self.request("createConversation", json={"colour": "blue"}), 400),
+            (self.request("createConversation", json={"metadata": {"k": 1}}), 400),
+            (self.request("updateConversation", json={}, conversation_id=conversation_id), 400),
+            (self.request("createConversationItems", json={"items": "x"}, conversation_id=conversation_id), 400),
+            (self.create_items(conversation_id, [{"type": "no_such_type"}]), 400),
+        ]
+
+    def limit_cases(self, conversation_id: str) -> list[LimitCase]:
+        pairs, key_len, value_len, items = (
+            self.max_pairs,
+            self.max_key_length,
+            self.max_value_length,
+            self.max_items_per_call,
+        )
+        metadata = {
+            "pairs": lambda n: {f"key_{i:02d}": f"value {i}" for i in range(n)},
+            "key": lambda n: {"k" * n: "v"},
+            "value": lambda n: {"k": "v" * n},
+        }
+        cases = []
+        for label, build, limit in (
+            (f"{{n}} metadata pairs (limit {pairs})", metadata["pairs"], pairs),
+            (f"a {{n}}-character metadata key (limit {key_len})", metadata["key"], key_len),
+            (f"a {{n}}-character metadata value (limit {value_len})", metadata["value"], value_len),
+        ):
+            for n, accepted in ((limit + 1, False), (limit, True)):
+                text = label.format(n=n)
+                cases.append(LimitCase(f"create with {text}", self.create_conversation(metadata=build(n)), accepted))
+                cases.append(
+                    LimitCase(
+                        f"update with {text}",
+                        self.update_conversation(conversation_id, build(n)),
+                        accepted,
+                        on_fixture=True,
+                    )
+                )
+        for n, accepted in ((items + 1, False), (items, True)):
+            batch = [self.sample_item(i) for i in range(n)]
+            text = f"{n} items (limit {items})"
+            cases.append(LimitCase(f"create with {text}", self.create_conversation(items=batch), accepted))
+            cases.append(LimitCase(f"add {text}", self.create_items(conversation_id, batch), accepted, on_fixture=True))
+        return cases
+
+    # --- sample data ----------------------------------------------------------------------------
+
+    def sample_item(self, index: int) -> Any:
+        return {"type": "message", "role": "user", "content": f"conformance item {index}"}
+
+    def sample_metadata(self, variant: int) -> dict[str, str]:
+        return {f"topic_{variant}": "conformance", f"variant_{variant}": str(variant)}
+
+    # --- reading answers ------------------------------------------------------------------------
+
+    def conversation_id(self, body: Any) -> str | None:
+        value = body.get("id") if isinstance(body, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def conversation_metadata(self, body: Any) -> Any:
+        return body.get("metadata", MISSING) if isinstance(body, dict) else MISSING
+
+    def created_at(self, body: Any) -> Any:
+        return body.get("created_at", MISSING) if isinstance(body, dict) else MISSING
+
+    def item_id(self, item: Any) -> str | None:
+        value = item.get("id") if isinstance(item, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def created_items(self, body: Any) -> list[Any] | None:
+        return body["data"] if self.page(body) is not None else None
+
+    def page(self, body: Any) -> Page | None:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            return None
+        ids = [self.item_id(item) for item in body["data"]]
+        if any(item_id is None for item_id in ids) or not isinstance(body.get("has_more"), bool):
+            return None
+        return Page(
+            ids=[item_id for item_id in ids if item_id is not None],
+            has_more=body["has_more"],
+            next_cursor=body["last_id"] if isinstance(body.get("last_id"), str) else None,
+            first_id=body.get("first_id", MISSING),
+            last_id=body.get("last_id", MISSING),
+        )
+
+    # --- family rules ---------------------------------------------------------------------------
+
+    def metadata_update_problems(self, given: Any, stored: Any) -> list[str]:
+        # The spec chose "replace; null clears to {}", but OpenAI documents neither: a server that merges
+        # is as faithful. What any update promises is that the pairs sent are stored.
+        if given is None and stored in ({}, None):
+            return []
+        if not isinstance(stored, dict):
+            return [f"metadata {stored!r} is not an object"]
+        if isinstance(given, dict):
+            missing = {key: value for key, value in given.items() if stored.get(key) != value}
+            if missing:
+                return [f"the pairs sent are not all stored: {missing} missing from {stored}"]
+        return []
+
+    def metadata_when_omitted(self) -> tuple[Any, ...]:
+        # Undocumented at OpenAI: `{}` is the likely value, `null` what its generated examples show.
+        return ({}, None)
+
+    def deletion_problems(self, body: Any, conversation_id: str) -> list[str]:
+        expected = {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
+        if not isinstance(body, dict):
+            return [f"expected a deletion receipt {expected}"]
+        return [
+            f"{key} is {body.get(key, '(missing)')!r}, expected {value!r}"
+            for key, value in expected.items()
+            if body.get(key, MISSING) != value
+        ]
+
+    def item_deletion_problems(self, body: Any, conversation_id: str) -> list[str]:
+        if not isinstance(body, dict):
+            return ["expected the parent conversation object"]
+        problems = []
+        if body.get("id") != conversation_id:
+            problems.append(
+                f"id is {body.get('id', '(missing)')!r}, expected the parent conversation {conversation_id!r}"
+            )
+        if body.get("object") != "conversation":
+            problems.append(f"object is {body.get('object', '(missing)')!r}, expected 'conversation'")
+        return problems
+
+
+PROFILE = OpenAIProfile()

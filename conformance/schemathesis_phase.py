@@ -1,0 +1,353 @@
+"""Schemathesis over the family spec: examples, coverage, fuzzing and stateful (OpenAPI links) phases.
+
+The schemathesis engine is driven programmatically with a config built here (base URL, auth headers,
+seed, max examples; no cache, no example database, nothing written to disk). Each schemathesis check
+becomes one `CheckResult` named `schemathesis:<check>`; its failures carry the request that failed as
+a curl line (for stateful failures, every step of the chain).
+
+Checks left out, because a faithful implementation of these contracts can fail them:
+- `ignored_auth`: also sends made-up keys and expects 401, but a server may accept any well-formed
+  key (mocks do); the `auth` check covers a missing key instead.
+- `object_level_authorization`: needs schemathesis identities; `tenant_isolation` covers it.
+- `unsupported_method`, `allow_header_conformance`: the contracts say nothing about 405 or `Allow`.
+- `max_response_time` stays off (its default): no time limit is part of the contract.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.findings import CheckResult, Failure, Status
+from conformance.http import build_curl
+from conformance.profiles.base import Profile
+
+PREFIX = "schemathesis:"
+
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "missing_required_header",
+    "use_after_free",
+    "ensure_resource_availability",
+)
+EXCLUDED = ("ignored_auth", "object_level_authorization", "unsupported_method", "allow_header_conformance")
+# Engine errors that mean the server misbehaved (as opposed to the generator giving up on a schema).
+SERVER_ERROR_TITLES = ("Network Error", "Server Unavailable", "Unresponsive Operation", "Unhealthy API")
+NETWORK_CHECK = "network"
+MAX_FAILURES_PER_CHECK = 10
+
+
+@dataclass
+class _Tally:
+    runs: int = 0
+    failures: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    omitted: int = 0
+
+
+@dataclass
+class PhaseOutcome:
+    results: list[CheckResult]
+    requests: int
+    notes: list[str]
+
+
+def build_config(
+    profile: Profile, *, base_url: str, api_key: str, seed: int, max_examples: int, timeout: float, workers: int
+) -> Any:
+    from schemathesis.config import SchemathesisConfig
+
+    checks = [name for name in CHECKS if name not in profile.schemathesis_excluded_checks]
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": seed,
+            "suppress-health-check": ["all"],
+            "cache": {"enabled": False},
+            "base-url": base_url.rstrip("/"),
+            "headers": profile.auth_headers(api_key),
+            "workers": workers,
+            "request-timeout": timeout,
+            # Wait out 429 + Retry-After (the contract declares 429 on every operation).
+            "rate-limit": "auto",
+            "warnings": False,
+            "generation": {"max-examples": max_examples, "database": "none", "allow-x00": False},
+            "checks": {name: {"enabled": name in checks} for name in (*CHECKS, *EXCLUDED)},
+            "phases": {
+                "coverage": {"unexpected-methods": [], "generate-duplicate-query-parameters": False},
+            },
+        }
+    )
+
+
+def run_schemathesis(
+    profile: Profile,
+    *,
+    base_url: str,
+    secrets: dict[str, str],
+    api_key: str,
+    seed: int,
+    max_examples: int,
+    timeout: float,
+    workers: int = 1,
+    progress: Callable[[str], None] = lambda line: None,
+) -> PhaseOutcome:
+    """Run every schemathesis phase against `base_url`; one result per schemathesis check."""
+    import schemathesis
+    from schemathesis.engine import events, from_schema
+
+    config = build_config(
+        profile,
+        base_url=base_url,
+        api_key=api_key,
+        seed=seed,
+        max_examples=max_examples,
+        timeout=timeout,
+        workers=workers,
+    )
+    schema = schemathesis.openapi.from_dict(profile.spec.normalised, config=config)
+    enabled = [name for name in CHECKS if name not in profile.schemathesis_excluded_checks]
+    tallies = {name: _Tally() for name in (*enabled, NETWORK_CHECK)}
+    notes: list[str] = []
+    dropped: list[str] = []
+    engine_failures: list[Failure] = []
+    requests = 0
+    phase_requests = 0
+    phase_failures = 0
+    phase_started = time.perf_counter()
+    started = time.perf_counter()
+
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.PhaseStarted):
+            phase_requests, phase_failures, phase_started = 0, 0, time.perf_counter()
+            if event.phase.is_enabled and event.phase.name.value in ("examples", "coverage", "fuzzing", "stateful"):
+                progress(f"schemathesis {event.phase.name.value} phase: started")
+        elif isinstance(event, events.PhaseFinished):
+            name = event.phase.name.value
+            if name in ("examples", "coverage", "fuzzing", "stateful"):
+                if event.status.value == "skip":
+                    reason = event.phase.skip_reason.value if event.phase.skip_reason else "skipped"
+                    progress(f"schemathesis {name} phase: skipped ({reason})")
+                else:
+                    elapsed = time.perf_counter() - phase_started
+                    progress(
+                        f"schemathesis {name} phase: finished in {elapsed:.1f}s, "
+                        f"{phase_requests} requests, {phase_failures} failures"
+                    )
+        elif isinstance(event, events.ScenarioFinished):
+            count = len(event.recorder.interactions)
+            requests += count
+            phase_requests += count
+            phase_failures += _collect(event.recorder, tallies, secrets, profile, dropped)
+        elif isinstance(event, events.NonFatalError):
+            if event.info.title in SERVER_ERROR_TITLES:
+                tally = tallies[NETWORK_CHECK]
+                tally.runs += 1
+                key = (event.label, event.info.title)
+                if key not in tally.failures:
+                    tally.failures[key] = Failure(
+                        PREFIX + NETWORK_CHECK,
+                        event.label,
+                        "an HTTP response to every request",
+                        _flatten(event.info.message),
+                        "",
+                    )
+            else:
+                notes.append(
+                    f"schemathesis could not test {event.label}: {event.info.title}: {_flatten(event.info.message)}"
+                )
+        elif isinstance(event, events.FatalError):
+            engine_failures.append(
+                Failure(
+                    PREFIX + "engine",
+                    "(all operations)",
+                    "schemathesis to run its phases",
+                    f"it stopped: {type(event.exception).__name__}: {_flatten(str(event.exception))}",
+                    "",
+                )
+            )
+        elif isinstance(event, events.EngineFinished) and event.stop_reason.value == "server_unavailable":
+            tally = tallies[NETWORK_CHECK]
+            tally.failures.setdefault(
+                ("(all operations)", "server unavailable"),
+                Failure(
+                    PREFIX + NETWORK_CHECK,
+                    "(all operations)",
+                    "the server to keep answering",
+                    "it stopped responding; schemathesis gave up",
+                    "",
+                ),
+            )
+
+    if dropped:
+        notes.append(
+            f"{len(dropped)} positive_data_acceptance report(s) dropped: the request was not valid after all, "
+            f"or named something that does not exist (e.g. {dropped[0]})"
+        )
+    duration = time.perf_counter() - started
+    results = []
+    for name, tally in tallies.items():
+        failures = list(tally.failures.values())
+        if failures:
+            status = Status.FAILED
+        elif tally.runs or name == NETWORK_CHECK:
+            status = Status.PASSED
+        else:
+            status = Status.SKIPPED
+        results.append(
+            CheckResult(
+                name=PREFIX + name,
+                status=status,
+                description=_DESCRIPTIONS.get(name, ""),
+                failures=failures,
+                reason=None if status is not Status.SKIPPED else "no request this check applies to was made",
+                duration=duration,
+                omitted=tally.omitted,
+            )
+        )
+    if engine_failures:
+        results.append(
+            CheckResult(
+                PREFIX + "engine", Status.FAILED, "Schemathesis runs to completion.", engine_failures, duration=duration
+            )
+        )
+    return PhaseOutcome(results=results, requests=requests, notes=notes)
+
+
+def _collect(
+    recorder: Any, tallies: dict[str, _Tally], secrets: dict[str, str], profile: Profile, dropped: list[str]
+) -> int:
+    """Fold one scenario's check outcomes into the tallies; returns how many new failures it had."""
+    new = 0
+    for case_id, nodes in recorder.checks.items():
+        for node in nodes:
+            tally = tallies.get(node.name)
+            if tally is None:
+                continue
+            tally.runs += 1
+            info = node.failure_info
+            if info is None:
+                continue
+            failure = info.failure
+            failing_id = failure.case_id or case_id
+            if node.name == "positive_data_acceptance":
+                problem = _not_really_valid(recorder, failing_id, profile)
+                if problem:
+                    dropped.append(problem)
+                    continue
+            operation = failure.operation or _operation_of(recorder, case_id)
+            key = (operation, f"{failure.title}\n{_first_lines(failure.message)}")
+            if key in tally.failures:
+                continue
+            if len(tally.failures) >= MAX_FAILURES_PER_CHECK:
+                tally.omitted += 1
+                continue
+            steps = [step.case_id for step in info.steps] or [failing_id]
+            if failing_id not in steps:
+                steps.append(failing_id)
+            tally.failures[key] = Failure(
+                check=PREFIX + node.name,
+                operation=operation,
+                expected=_expectation(node.name, failure.title, failure.message),
+                actual=_actual(recorder, failing_id),
+                curl="\n".join(filter(None, (_curl(recorder, step, secrets) for step in steps))),
+            )
+            new += 1
+    return new
+
+
+def _not_really_valid(recorder: Any, case_id: str, profile: Profile) -> str | None:
+    """Why a request schemathesis took for valid may rightly be refused, or None if it may not.
+
+    Its body may break the contract after all (schemathesis ignores `propertyNames`, for one), hold
+    numbers past the range JSON parsers must handle (RFC 8259 section 6 lets them refuse those), or it
+    may carry a made-up value for a parameter that must name something that exists.
+    """
+    from schemathesis.core import NotSet
+
+    node = recorder.cases.get(case_id)
+    if node is None:
+        return None
+    case = node.value
+    body = None if isinstance(case.body, NotSet) else case.body
+    named = profile.names_existing(dict(case.query or {}), body)
+    if named:
+        return f"{case.operation.label}: a made-up value for {named}"
+    if body is None:
+        return None
+    if _has_huge_number(case.body):
+        return f"{case.operation.label}: a number beyond +-2**53 in the body"
+    operation = profile.spec.operation_at(case.operation.method, case.operation.path)
+    if operation is None:
+        return None
+    problems = profile.spec.request_body_problems(operation.operation_id, case.body, limit=1)
+    return f"{operation.operation_id}: {problems[0]}" if problems else None
+
+
+def _expectation(check: str, title: str, message: str | None) -> str:
+    """The check's rule, then what schemathesis saw ("Response violates schema: ...")."""
+    detail = _flatten(message)
+    return f"{_DESCRIPTIONS.get(check, check)} Found: {title}{': ' + detail if detail else ''}"
+
+
+def _has_huge_number(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_huge_number(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_huge_number(item) for item in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > 2**53
+
+
+def _operation_of(recorder: Any, case_id: str) -> str:
+    node = recorder.cases.get(case_id)
+    return node.value.operation.label if node is not None else recorder.label
+
+
+def _actual(recorder: Any, case_id: str) -> str:
+    interaction = recorder.interactions.get(case_id)
+    if interaction is None or interaction.response is None:
+        return "(no response recorded)"
+    response = interaction.response
+    text = response.content.decode("utf-8", errors="replace") if response.content else ""
+    text = text if len(text) <= 300 else text[:300] + "..."
+    return f"{response.status_code} {text}".strip()
+
+
+def _curl(recorder: Any, case_id: str, secrets: dict[str, str]) -> str:
+    interaction = recorder.interactions.get(case_id)
+    if interaction is None:
+        return ""
+    request = interaction.request
+    headers = [(name, value) for name, values in request.headers.items() for value in values]
+    return build_curl(request.method, request.uri, headers, request.body, secrets)
+
+
+def _flatten(text: str | None, limit: int = 600) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    flat = " / ".join(lines)
+    return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+def _first_lines(text: str | None) -> str:
+    return "\n".join((text or "").splitlines()[:3])
+
+
+_DESCRIPTIONS = {
+    "not_a_server_error": "No request makes the server fail with a 5xx.",
+    "status_code_conformance": "Every status code returned is one the spec declares for the operation.",
+    "content_type_conformance": "Every response has a content type the spec declares.",
+    "response_schema_conformance": "Every response body matches the spec's schema for its status.",
+    "response_headers_conformance": "Response headers match what the spec declares.",
+    "negative_data_rejection": "Requests that violate the spec are rejected with a 4xx.",
+    "positive_data_acceptance": "Requests the spec allows are accepted.",
+    "missing_required_header": "Requests missing a required header are rejected.",
+    "use_after_free": "A deleted resource is 404 afterwards (stateful).",
+    "ensure_resource_availability": "A created resource is available through the linked operations (stateful).",
+    NETWORK_CHECK: "Every request gets an HTTP response (no resets, no timeouts).",
+}
