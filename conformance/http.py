@@ -113,6 +113,30 @@ def _escape_double_quoted(value: str) -> str:
     return value
 
 
+def _hide_secrets(name: str, value: str, secrets: Mapping[str, str]) -> tuple[str, bool]:
+    """Replace an API key in a header value by its placeholder, marked off with NULs.
+
+    The key is looked for where credentials stand: the credential of ``Authorization: <scheme> KEY``,
+    a cookie's value (``name=KEY``), or the whole value (``X-API-Key: KEY``); nothing else is touched.
+    """
+
+    def mark(text: str) -> str | None:
+        return "\0" + secrets[text] + "\0" if text and text in secrets else None
+
+    if name.lower() == "authorization" and " " in value:
+        scheme, credential = value.split(" ", 1)
+        masked = mark(credential)
+        return (f"{scheme} {masked}", True) if masked else (value, False)
+    if name.lower() == "cookie":
+        pairs = [pair.partition("=") for pair in value.split("; ")]
+        masked_pairs = [(key, sep, mark(val) or val) for key, sep, val in pairs]
+        if masked_pairs != pairs:
+            return "; ".join(key + sep + val for key, sep, val in masked_pairs), True
+        return value, False
+    masked = mark(value)
+    return (masked, True) if masked else (value, False)
+
+
 def build_curl(
     method: str,
     url: str,
@@ -120,26 +144,20 @@ def build_curl(
     body: bytes | None,
     secrets: Mapping[str, str],
 ) -> str:
-    """A curl line for a request, with each secret (key -> placeholder) replaced by its placeholder."""
+    """A curl line for a request; API keys in header values become their placeholders (``$API_KEY``)."""
     parts = ["curl", "-X", method.upper(), shlex.quote(url)]
     for name, value in headers:
         if name.lower() in _NOISE_HEADERS:
             continue
-        line = f"{name}: {value}"
-        hidden = [secret for secret in secrets if secret and secret in line]
+        masked, hidden = _hide_secrets(name, value, secrets)
         if hidden:
-            line = _escape_double_quoted(line)
-            for secret in hidden:
-                line = line.replace(_escape_double_quoted(secret), secrets[secret])
-            parts += ["-H", f'"{line}"']
+            pieces = masked.split("\0")  # odd pieces are placeholders, left unescaped for the shell
+            escaped = "".join(p if i % 2 else _escape_double_quoted(p) for i, p in enumerate(pieces))
+            parts += ["-H", f'"{_escape_double_quoted(name)}: {escaped}"']
         else:
-            parts += ["-H", shlex.quote(line)]
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
     if body:
-        text = body.decode("utf-8", errors="replace")
-        for secret, placeholder in secrets.items():
-            if secret and secret in text:
-                text = text.replace(secret, placeholder)
-        parts += ["--data-raw", shlex.quote(text)]
+        parts += ["--data-raw", shlex.quote(body.decode("utf-8", errors="replace"))]
     return " ".join(parts)
 
 

@@ -120,6 +120,24 @@ def _wrong_method_is_404(error: MockError) -> ErrorResponse:
     return faithful.render_error(error)
 
 
+class _ItemsLackStatus(_PageRewriter):
+    """Listed items have no ``status``, which the contract requires."""
+
+    def rewrite(self, page: dict, after: str | None) -> dict:
+        page["data"] = [{key: value for key, value in item.items() if key != "status"} for item in page["data"]]
+        return page
+
+
+class _CrashOnInclude(faithful.ConversationsHandlers):
+    """Listing with ``include`` crashes (500)."""
+
+    async def list_conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc",
+                                      after: str | None = None, include: list | None = None) -> JSONResponse:
+        if include:
+            raise RuntimeError("include is not implemented")
+        return await super().list_conversation_items(conversation_id, limit, order, after, include)
+
+
 class _TenantBlindStore(MemoryStore):
     """Every key sees every other key's data."""
 
@@ -181,6 +199,10 @@ BROKEN: dict[str, Variant] = {
                                  lambda: faithful.FAMILY, _TenantBlindStore),
     "no-key-needed": Variant("requests without an API key are served", "auth", lambda: faithful.FAMILY,
                              wrap=_no_key_needed),
+    "items-lack-status": Variant("listed items lack the required status", "schemathesis:response_schema_conformance",
+                                 _with_handlers(_ItemsLackStatus)),
+    "crash-on-include": Variant("listing with include is a 500", "schemathesis:not_a_server_error",
+                                _with_handlers(_CrashOnInclude)),
     "accepts-17-metadata-pairs": Variant("metadata with 17 pairs is accepted", "limits",
                                          lambda: dataclasses.replace(
                                              faithful.FAMILY, spec_file=_spec_allowing_32_metadata_pairs())),

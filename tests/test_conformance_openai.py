@@ -96,3 +96,13 @@ def test_usage_errors_exit_2() -> None:
                               "--api-key", "k"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                              capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2
+
+
+@pytest.mark.parametrize("key", ["a", "Bearer", "key-one"])
+def test_curl_lines_hide_keys_without_mangling_headers(key: str) -> None:
+    from conformance.http import build_curl
+
+    line = build_curl("POST", "http://127.0.0.1:1/v1/x", [("Authorization", f"Bearer {key}")], b'{"a": 1}',
+                      {key: "$API_KEY"})
+    assert line == ("curl -X POST http://127.0.0.1:1/v1/x -H \"Authorization: Bearer $API_KEY\" "
+                    "--data-raw '{\"a\": 1}'")
