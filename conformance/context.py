@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from conformance.findings import Failure
 from conformance.http import NOT_JSON, PRIMARY, Exchange, RecordingClient, Request, TransportFailure
-from conformance.profiles.base import Profile
+from conformance.profiles.base import MISSING, Profile
 
 
 class CheckAborted(Exception):
@@ -28,6 +28,15 @@ class RunSettings:
     max_examples: int
     seed: int
     timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class ConversationFixture:
+    """A conversation a check made to work on: its body, id and the ids of its items (oldest first)."""
+
+    body: dict[str, Any]
+    id: str
+    item_ids: list[str]
 
 
 class CheckContext:
@@ -96,3 +105,27 @@ class CheckContext:
             self.fail(exchange, why, exchange.excerpt())
             self.abort()
         return body
+
+    # --- fixtures -------------------------------------------------------------------------------
+
+    def new_conversation(self, n_items: int = 1, *, metadata_variant: int | None = 1) -> ConversationFixture:
+        """Create a conversation with ``n_items`` sample items and read its item ids back; any step that
+        does not work is a failure that ends the check."""
+        p = self.profile
+        metadata = p.sample_metadata(metadata_variant) if metadata_variant is not None else MISSING
+        created = self.send(p.create_conversation(metadata=metadata, items=[p.sample_item(i) for i in range(n_items)]))
+        self.require_status(created)
+        body = self.require_object(created)
+        conversation_id = p.conversation_id(body)
+        if conversation_id is None:
+            self.fail(created, "a conversation with an id", created.excerpt())
+            self.abort()
+        item_ids: list[str] = []
+        if n_items:
+            listing = self.send(p.list_items(conversation_id, order="asc", limit=p.pagination.max_limit))
+            page = p.page(listing.json)
+            if page is None or len(page.ids) < n_items:
+                self.fail(listing, f"a page listing the {n_items} items just created", listing.excerpt())
+                self.abort()
+            item_ids = page.ids
+        return ConversationFixture(body, conversation_id, item_ids)

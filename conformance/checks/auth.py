@@ -13,16 +13,8 @@ from conformance.context import CheckContext
 def auth(ctx: CheckContext) -> None:
     """Every operation without an API key gets 401 in the error envelope, and changes nothing."""
     p = ctx.profile
-    created = ctx.send(p.create_conversation(metadata=p.sample_metadata(1), items=[p.sample_item(0)]))
-    ctx.require_status(created)
-    conversation = ctx.require_object(created)
-    cid = p.conversation_id(conversation)
-    listing = ctx.send(p.list_items(cid or "missing"))
-    page = p.page(listing.json)
-    if cid is None or page is None or not page.ids:
-        ctx.fail(listing, "a conversation with one item to probe", listing.excerpt())
-        ctx.abort()
-    item = page.ids[0]
+    fixture = ctx.new_conversation(1)
+    cid, item = fixture.id, fixture.item_ids[0]
 
     probes = [
         p.create_conversation(metadata=p.sample_metadata(2)),
@@ -50,14 +42,14 @@ def auth(ctx: CheckContext) -> None:
     fetched = ctx.send(p.get_conversation(cid))
     if ctx.check_status(fetched, why="(unauthenticated requests must not have deleted it)"):
         body = ctx.require_object(fetched)
-        if p.conversation_metadata(body) != p.conversation_metadata(conversation):
+        if p.conversation_metadata(body) != p.conversation_metadata(fixture.body):
             ctx.fail(
                 fetched,
-                f"metadata unchanged by unauthenticated requests: {p.conversation_metadata(conversation)!r}",
+                f"metadata unchanged by unauthenticated requests: {p.conversation_metadata(fixture.body)!r}",
                 f"{p.conversation_metadata(body)!r}",
             )
-    after = ctx.send(p.list_items(cid))
+    after = ctx.send(p.list_items(cid, order="asc", limit=p.pagination.max_limit))
     after_page = p.page(after.json)
-    if after_page is not None and after_page.ids != page.ids:
-        ctx.fail(after, f"items unchanged by unauthenticated requests: {page.ids}", f"{after_page.ids}")
+    if after_page is not None and after_page.ids != fixture.item_ids:
+        ctx.fail(after, f"items unchanged by unauthenticated requests: {fixture.item_ids}", f"{after_page.ids}")
     ctx.send(p.delete_conversation(cid))

@@ -25,12 +25,8 @@ def envelope_problems(ctx: CheckContext, exchange: Exchange) -> list[str]:
 def error_envelope(ctx: CheckContext) -> None:
     """Provoked errors have the right status; every error body seen in the run is in the envelope."""
     p = ctx.profile
-    created = ctx.send(p.create_conversation(items=[p.sample_item(0)]))
-    ctx.require_status(created)
-    cid = p.conversation_id(ctx.require_object(created)) or "missing"
-    listing = ctx.send(p.list_items(cid))
-    page = p.page(listing.json)
-    item = page.ids[0] if page and page.ids else "missing"
+    fixture = ctx.new_conversation(1, metadata_variant=None)
+    cid, item = fixture.id, fixture.item_ids[0]
 
     seen = len(ctx.client.history)
     for request, status in p.error_probes(cid, item):

@@ -16,16 +16,8 @@ def tenant_isolation(ctx: CheckContext) -> None:
     if not ctx.has_identity(SECONDARY):
         ctx.skip("no second API key given (--api-key-2); tenant isolation not tested")
     p = ctx.profile
-    created = ctx.send(p.create_conversation(metadata=p.sample_metadata(1), items=[p.sample_item(0), p.sample_item(1)]))
-    ctx.require_status(created)
-    conversation = ctx.require_object(created)
-    cid = p.conversation_id(conversation)
-    listing = ctx.send(p.list_items(cid or "missing"))
-    page = p.page(listing.json)
-    if cid is None or page is None or not page.ids:
-        ctx.fail(listing, "a conversation with items to probe", listing.excerpt())
-        ctx.abort()
-    item = page.ids[0]
+    fixture = ctx.new_conversation(2)
+    cid, item = fixture.id, fixture.item_ids[0]
 
     probes = [
         p.get_conversation(cid),
@@ -52,12 +44,13 @@ def tenant_isolation(ctx: CheckContext) -> None:
     fetched = ctx.send(p.get_conversation(cid))
     if ctx.check_status(fetched, why="for its owner after another key tried to change it"):
         body = ctx.require_object(fetched)
-        if body != conversation:
-            ctx.fail(fetched, f"the conversation unchanged: {conversation}", f"{body}")
-    after = ctx.send(p.list_items(cid))
+        if body != fixture.body:
+            ctx.fail(fetched, f"the conversation unchanged: {fixture.body}", f"{body}")
+    after = ctx.send(p.list_items(cid, order="asc", limit=p.pagination.max_limit))
     after_page = p.page(after.json)
-    if after_page is None or after_page.ids != page.ids:
-        ctx.fail(after, f"items unchanged: {page.ids}", after.excerpt() if after_page is None else f"{after_page.ids}")
+    if after_page is None or after_page.ids != fixture.item_ids:
+        actual = after.excerpt() if after_page is None else f"{after_page.ids}"
+        ctx.fail(after, f"items unchanged: {fixture.item_ids}", actual)
 
     # The other direction: key 1 must not see what key 2 makes.
     theirs = ctx.send(p.create_conversation(metadata=p.sample_metadata(3)), identity=SECONDARY)
