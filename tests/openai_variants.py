@@ -138,6 +138,14 @@ class _CrashOnInclude(faithful.ConversationsHandlers):
         return await super().list_conversation_items(conversation_id, limit, order, after, include)
 
 
+def _unknown_route_as_problem(error: MockError) -> ErrorResponse:
+    """Unknown URLs answered in Connexion's default problem shape instead of OpenAI's envelope."""
+    if isinstance(error, RouteNotFound) and not isinstance(error, MethodNotAllowed):
+        return ErrorResponse(404, {"type": "about:blank", "title": "Not Found", "status": 404,
+                                   "detail": "The requested URL was not found on the server."})
+    return faithful.render_error(error)
+
+
 class _TenantBlindStore(MemoryStore):
     """Every key sees every other key's data."""
 
@@ -188,6 +196,9 @@ BROKEN: dict[str, Variant] = {
     "envelope-without-type": Variant("error bodies lack error.type", "error_envelope",
                                      lambda: dataclasses.replace(faithful.FAMILY,
                                                                  render_error=_envelope_without_type)),
+    "unknown-route-problem-json": Variant("unknown URLs get problem+json, not the envelope", "error_envelope",
+                                          lambda: dataclasses.replace(faithful.FAMILY,
+                                                                      render_error=_unknown_route_as_problem)),
     "cursor-skips-item": Variant("a page after a cursor skips one item", "pagination",
                                  _with_handlers(_CursorSkipsItem)),
     "has-more-always-false": Variant("has_more is always false", "pagination",

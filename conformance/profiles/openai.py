@@ -149,6 +149,9 @@ class OpenAIProfile(Profile):
             (self.request("updateConversation", json={}, conversation_id=conversation_id), 400),
             (self.request("createConversationItems", json={"items": "x"}, conversation_id=conversation_id), 400),
             (self.create_items(conversation_id, [{"type": "no_such_type"}]), 400),
+            # Not in the contract's paths, but OpenAI answers any unknown URL with a 404 in its envelope.
+            (Request("(unknown route)", "GET", "/conversations/{conversation_id}/no_such_route",
+                     {"conversation_id": conversation_id}), 404),
         ]
 
     def limit_cases(self, conversation_id: str) -> list[LimitCase]:
