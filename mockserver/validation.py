@@ -75,20 +75,25 @@ def json_type(value: t.Any) -> str:
 def _resolve_alternatives(error: ValidationError) -> ValidationError | Violation | None:
     """For a failed anyOf/oneOf, pick the branch the value was meant for and return its error.
 
-    Objects choose by their ``type`` discriminator (a ``message`` when absent); other values by JSON
-    type. A discriminator naming no branch becomes an ``enum`` violation on ``type``.
+    Objects choose by their ``type`` discriminator, or, without one, the first branch that does not
+    require it; other values choose by JSON type. A discriminator naming no branch becomes an ``enum``
+    violation on ``type``.
     """
     branches: list[dict] = error.validator_value
     instance = error.instance
     chosen: int | None = None
     if isinstance(instance, dict) and any(_branch_type_values(b) for b in branches):
-        wanted = instance.get("type", "message")
         allowed: list = []
         for index, branch in enumerate(branches):
             values = _branch_type_values(branch)
             allowed.extend(v for v in values if v not in allowed)
-            if wanted in values and chosen is None:
+            if chosen is not None:
+                continue
+            if "type" in instance and instance["type"] in values:
                 chosen = index
+            elif "type" not in instance and "type" not in branch.get("required", []):
+                chosen = index
+        wanted = instance.get("type")
         if chosen is None:
             return Violation("body", tuple(error.absolute_path) + ("type",), "enum", allowed, wanted)
     else:

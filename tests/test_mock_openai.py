@@ -152,6 +152,7 @@ LIMIT_CASES = [
     ("POST", "/items", {"items": [{"role": "user", "content": "x"}] * 21}, "items", "array_above_max_length"),
     ("POST", "/items", {"items": [{"role": "user"}]}, "items[0].content", "missing_required_parameter"),
     ("POST", "/items", {"items": [{"role": "robot", "content": "x"}]}, "items[0].role", "invalid_value"),
+    ("POST", "/items", {"items": [{"content": "x"}]}, "items[0]", "invalid_value"),
     ("POST", "/items", {"items": [{"type": "hologram"}]}, "items[0].type", "invalid_value"),
     ("POST", "/items", {"items": [{"type": "function_call", "name": "f"}]}, "items[0].call_id",
      "missing_required_parameter"),

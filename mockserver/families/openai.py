@@ -29,6 +29,7 @@ from mockserver.validation import json_type
 
 CONVERSATIONS = "conversations"
 ITEM_INDEX = "items"  # every item this tenant stored, for item_reference
+ITEM_ROLES = ("assistant", "system", "developer", "user")  # in the order OpenAI lists them
 ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs"}
 
 
@@ -265,6 +266,10 @@ def violation_error(violation: Violation) -> tuple[str, str | None, str]:
         if names:
             return f"Missing required parameter: '{names[0]}'.", names[0], "missing_required_parameter"
         return "Invalid body: the request body is required.", None, "invalid_value"
+    if keyword == "required" and violation.path[-1:] == ("role",) and len(violation.path) > 1:
+        # Observed at OpenAI: an input item without a role is an invalid (empty) role of the item.
+        item = openai_param(violation.path[:-1])
+        return (f"Invalid value: ''. Supported values are: {_quoted_list(ITEM_ROLES)}.", item, "invalid_value")
     if keyword == "required":
         return f"Missing required parameter: '{param}'.", param, "missing_required_parameter"
     if keyword == "additionalProperties":
