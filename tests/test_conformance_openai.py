@@ -55,11 +55,16 @@ def test_without_second_key_tenant_checks_are_skipped_and_said(mock_server: str,
     assert json.loads(report_path.read_text())["summary"]["skipped"] >= 1
 
 
+def run_suite_against_variant(variant: str, report_path: Path) -> subprocess.CompletedProcess:
+    """Serve one variant of the mock and run a short, seeded suite against it, writing a JSON report."""
+    with running_server("-m", "tests.openai_variants", variant, "--port", "0") as url:
+        return run_suite(f"{url}/openai/v1", "--json", str(report_path), "--max-examples", "10", "--seed", "3")
+
+
 @pytest.mark.parametrize("variant", sorted(BROKEN))
 def test_suite_catches_broken_variant(variant: str, tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
-    with running_server("-m", "tests.openai_variants", variant, "--port", "0") as url:
-        result = run_suite(f"{url}/openai/v1", "--json", str(report_path), "--max-examples", "10", "--seed", "3")
+    result = run_suite_against_variant(variant, report_path)
     assert result.returncode == 1, f"{variant} not caught:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
     report = json.loads(report_path.read_text())
     expected = BROKEN[variant].caught_by
@@ -72,9 +77,7 @@ def test_suite_catches_broken_variant(variant: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("variant", sorted(FAITHFUL))
 def test_suite_passes_faithful_variant(variant: str, tmp_path: Path) -> None:
     """Undocumented choices made differently from the mock are not violations."""
-    report_path = tmp_path / "report.json"
-    with running_server("-m", "tests.openai_variants", variant, "--port", "0") as url:
-        result = run_suite(f"{url}/openai/v1", "--json", str(report_path), "--max-examples", "10", "--seed", "3")
+    result = run_suite_against_variant(variant, tmp_path / "report.json")
     assert result.returncode == 0, f"{variant} flagged:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
 
 
