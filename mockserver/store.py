@@ -3,7 +3,9 @@
 The mock keeps everything in memory (``MemoryStore``); another backend only has to provide the same
 two protocols. Collections keep insertion order and page by cursor (a record key) in both directions
 without scanning: every key gets a sequence number, a cursor is found by dictionary lookup and its
-position by binary search over the live sequence numbers.
+position by binary search over the live sequence numbers. A page can also start after a bare
+sequence number (``after_position``), which is what opaque cursors encode: such a cursor stays valid
+when its record is deleted or moved to the newest end (``touch``, for lists ordered by activity).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Page(Generic[R]):
 
     records: list[R]
     has_more: bool
+    last_position: int | None = None
+    """Sequence number of the last record on the page (None on an empty page); resume after it."""
 
 
 class Collection(Protocol[R]):
@@ -39,7 +43,12 @@ class Collection(Protocol[R]):
 
     def remove(self, key: str) -> R | None: ...
 
-    def page(self, *, after: str | None, limit: int, descending: bool) -> Page[R]: ...
+    def touch(self, key: str) -> None:
+        """Move the record to the newest end of the order."""
+        ...
+
+    def page(self, *, after: str | None = None, limit: int, descending: bool,
+             after_position: int | None = None) -> Page[R]: ...
 
     def __len__(self) -> int: ...
 
@@ -95,21 +104,34 @@ class MemoryCollection(Generic[R]):
             del self._keys[index]
         return record
 
-    def page(self, *, after: str | None, limit: int, descending: bool) -> Page[R]:
-        if after is not None and after not in self._seq_of:
-            raise UnknownCursor(after)
+    def touch(self, key: str) -> None:
+        record = self.remove(key)
+        if record is None:
+            raise KeyError(key)
+        self.insert(key, record)
+
+    def page(self, *, after: str | None = None, limit: int, descending: bool,
+             after_position: int | None = None) -> Page[R]:
+        if after is not None:
+            if after not in self._seq_of:
+                raise UnknownCursor(after)
+            after_position = self._seq_of[after]
         if descending:
-            end = len(self._seqs) if after is None else bisect_left(self._seqs, self._seq_of[after])
+            end = len(self._seqs) if after_position is None else bisect_left(self._seqs, after_position)
             start = max(0, end - limit)
+            seqs = self._seqs[start:end]
             keys = self._keys[start:end]
             keys.reverse()
+            last = seqs[0] if seqs else None
             has_more = start > 0
         else:
-            start = 0 if after is None else bisect_right(self._seqs, self._seq_of[after])
+            start = 0 if after_position is None else bisect_right(self._seqs, after_position)
             end = start + limit
+            seqs = self._seqs[start:end]
             keys = self._keys[start:end]
+            last = seqs[-1] if seqs else None
             has_more = end < len(self._keys)
-        return Page([self._records[key] for key in keys], has_more)
+        return Page([self._records[key] for key in keys], has_more, last)
 
     def __len__(self) -> int:
         return len(self._records)

@@ -10,6 +10,7 @@ The OpenAPI 3.0 extension ``x-propertyNames`` is enforced like JSON Schema's ``p
 from __future__ import annotations
 
 import typing as t
+import uuid
 
 import orjson
 from connexion.json_schema import Draft4RequestValidator
@@ -17,7 +18,7 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.utils import is_null, is_nullable
 from connexion.validators import AbstractRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
-from jsonschema import Draft4Validator, ValidationError, validators
+from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 from jsonschema.exceptions import relevance
 from starlette.types import Receive, Scope
 
@@ -39,6 +40,15 @@ def _property_names(validator: t.Any, subschema: dict, instance: t.Any, schema: 
 
 
 _SchemaValidator = validators.extend(Draft4RequestValidator, {"x-propertyNames": _property_names})
+FORMAT_CHECKER = FormatChecker(list(Draft4Validator.FORMAT_CHECKER.checkers))
+
+
+@FORMAT_CHECKER.checks("uuid", raises=ValueError)
+def _is_uuid(value: object) -> bool:
+    """``format: uuid``: anything Python's ``uuid.UUID`` parses (hyphenated, plain hex, braces, urn)."""
+    if isinstance(value, str):
+        uuid.UUID(value)
+    return True
 _compiled: dict[int, tuple[dict, t.Any]] = {}
 
 
@@ -46,7 +56,7 @@ def compiled_validator(schema: dict) -> t.Any:
     """The validator for ``schema``, built on first use and reused afterwards."""
     entry = _compiled.get(id(schema))
     if entry is None or entry[0] is not schema:
-        entry = (schema, _SchemaValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        entry = (schema, _SchemaValidator(schema, format_checker=FORMAT_CHECKER))
         _compiled[id(schema)] = entry
     return entry[1]
 

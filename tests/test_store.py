@@ -78,3 +78,47 @@ def test_store_namespaces_are_per_tenant() -> None:
     assert store.find("t2", "things") is not None and store.find("t3", "things") is None
     store.drop("t1", "things")
     assert store.find("t1", "things") is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(size=st.integers(0, 60), limit=st.integers(1, 9), descending=st.booleans(),
+       mid_walk=st.lists(st.one_of(st.just(("insert", 0)), st.tuples(st.just("touch"), st.integers(0, 10**6)),
+                                   st.tuples(st.just("remove"), st.integers(0, 10**6))), max_size=20))
+def test_position_walk_survives_changes_during_the_walk(size, limit, descending, mid_walk) -> None:
+    """Resuming after a position: every record present throughout is seen exactly once, whatever is
+    inserted, moved to the newest end or removed between pages (moved records may be seen again at
+    their new place only when the walk has not passed it)."""
+    collection: MemoryCollection[str] = MemoryCollection()
+    for n in range(size):
+        collection.insert(f"k{n}", f"k{n}")
+    untouched = {f"k{n}" for n in range(size)}
+    seen: list[str] = []
+    position, changes, created = None, list(mid_walk), size
+    for _ in range(size + len(mid_walk) + 2):
+        page = collection.page(after_position=position, limit=limit, descending=descending)
+        seen += page.records
+        if changes:
+            kind, value = changes.pop()
+            live = list(collection)
+            if kind == "insert":
+                collection.insert(f"k{created}", f"k{created}")
+                created += 1
+            elif live:
+                key = live[value % len(live)]
+                untouched.discard(key)
+                collection.touch(key) if kind == "touch" else collection.remove(key)
+        if not page.has_more:
+            break
+        position = page.last_position
+    for key in untouched:
+        assert seen.count(key) == 1, (key, seen)
+
+
+def test_touch_moves_a_record_to_the_newest_end() -> None:
+    collection: MemoryCollection[str] = MemoryCollection()
+    for key in "abc":
+        collection.insert(key, key)
+    collection.touch("a")
+    assert collection.page(limit=5, descending=True).records == ["a", "c", "b"]
+    with pytest.raises(KeyError):
+        collection.touch("zz")
