@@ -1,6 +1,6 @@
 """``convo-mock``: run the mock server.
 
-    convo-mock serve [--host 127.0.0.1] [--port 4010] [--family NAME ...] [--access-log]
+    convo-mock serve [--host 127.0.0.1] [--port 4010] [--family NAME ...] [--access-log] [--stream-delay S]
 
 ``--port 0`` picks a free port; the URLs printed at start-up are the ones to use.
 """
@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 
 from mockserver import __version__
+from mockserver.sse import DEFAULT_DELAY, DELAY_VARIABLE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,11 +29,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--family", action="append", metavar="NAME",
                        help=f"serve only this family (repeatable); available: {families}")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
+                       help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.stream_delay is not None:
+        if args.stream_delay < 0:
+            print("convo-mock: --stream-delay must not be negative", file=sys.stderr)
+            return 2
+        os.environ[DELAY_VARIABLE] = str(args.stream_delay)
     import uvicorn
 
     from mockserver.app import create_app

@@ -1,0 +1,48 @@
+"""Server-sent events: frame encoding and a paced streaming response, shared by every family that streams.
+
+A family's streaming handler yields payloads (JSON-able objects, or ready strings such as ``[DONE]``);
+``event_stream`` wraps them in ``data: …`` frames and a ``text/event-stream`` response that is sent to
+the client frame by frame as it is produced. ``delta_delay`` is the pause a mock takes between text
+deltas, so clients see a stream arrive the way a model's reply does (``convo-mock serve --stream-delay``
+sets it through the ``CONVO_MOCK_STREAM_DELAY`` environment variable).
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import orjson
+from starlette.responses import StreamingResponse
+
+DELAY_VARIABLE = "CONVO_MOCK_STREAM_DELAY"
+DEFAULT_DELAY = 0.02
+"""Seconds between text deltas unless configured."""
+
+
+def delta_delay() -> float:
+    """The configured pause between streamed deltas, in seconds (never negative)."""
+    try:
+        return max(0.0, float(os.environ.get(DELAY_VARIABLE, DEFAULT_DELAY)))
+    except ValueError:
+        return DEFAULT_DELAY
+
+
+def sse_frame(data: t.Any) -> bytes:
+    """One ``data:`` event: a string is sent as is, anything else as compact JSON."""
+    payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
+    return b"data: " + payload + b"\n\n"
+
+
+async def _frames(payloads: t.AsyncIterator[t.Any]) -> t.AsyncIterator[bytes]:
+    async for payload in payloads:
+        yield sse_frame(payload)
+
+
+def event_stream(payloads: t.AsyncIterator[t.Any], headers: t.Mapping[str, str] | None = None) -> StreamingResponse:
+    """A ``text/event-stream`` response sending each payload as its own frame, unbuffered."""
+    return StreamingResponse(
+        _frames(payloads),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})},
+    )
