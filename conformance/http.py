@@ -2,6 +2,10 @@
 
 API keys never appear in a curl line: each identity's key is replaced by its placeholder
 (`$API_KEY`, `$API_KEY_2`), written so the shell expands it.
+
+`RecordingClient.stream` sends a request whose answer is a server-sent event stream and hands the
+events over one by one as they arrive (httpx's streaming mode), so a check can act mid-stream; the
+exchange is recorded with every event read (its curl line uses `-N`, as a stream must be read).
 """
 
 from __future__ import annotations
@@ -9,13 +13,16 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from conformance.sse import EventStreamParser, Frame
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
@@ -27,6 +34,9 @@ NOT_JSON: Any = object()
 RATE_LIMIT_RETRIES = 5
 MAX_RETRY_WAIT = 30.0
 DEFAULT_RETRY_WAIT = 1.0
+
+# How long a whole event stream may take, unless a check says otherwise.
+DEFAULT_STREAM_TIMEOUT = 120.0
 
 # Headers every client adds on its own; they add nothing to a reproduction.
 _NOISE_HEADERS = frozenset(
@@ -107,6 +117,81 @@ class Exchange:
         return f"{self.status} {text}".strip()
 
 
+@dataclass
+class StreamExchange(Exchange):
+    """A request answered with an event stream: the events read so far, and whether the server ended it.
+
+    `text` holds the raw body read so far; `pending` an event the server began but never ended."""
+
+    frames: list[Frame] = field(default_factory=list)
+    ended: bool = False
+    pending: str = ""
+
+    def excerpt(self, limit: int = 300) -> str:
+        if not self.frames:
+            return super().excerpt(limit)
+        shown = " | ".join(frame.excerpt(80) for frame in self.frames[:6])
+        more = f" | ... ({len(self.frames)} events)" if len(self.frames) > 6 else ""
+        return f"{self.status} event stream: {shown}{more}"[: limit + 40]
+
+
+class LiveStream:
+    """An event stream being read: status and headers at once, then `frames()` as events arrive."""
+
+    def __init__(self, exchange: StreamExchange, response: httpx.Response, started: float, deadline: float) -> None:
+        self.exchange = exchange
+        self._response = response
+        self._started = started
+        self._deadline = deadline
+        self._parser = EventStreamParser()
+        self._consumed = False
+
+    @property
+    def status(self) -> int:
+        return self.exchange.status
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.exchange.headers
+
+    def frames(self) -> Iterator[Frame]:
+        """Each event as it arrives, until the server ends the stream.
+
+        Raises `TransportFailure` if the connection breaks or the stream outlasts its timeout."""
+        if self._consumed:
+            return
+        self._consumed = True
+        exchange = self.exchange
+        try:
+            for chunk in self._response.iter_text():
+                now = time.perf_counter() - self._started
+                exchange.text += chunk
+                for frame in self._parser.feed(chunk, now):
+                    exchange.frames.append(frame)
+                    yield frame
+                if time.perf_counter() > self._deadline:
+                    timeout = self._deadline - self._started
+                    raise TransportFailure(exchange.url, f"the stream did not end within {timeout:.0f}s", exchange.curl)
+            now = time.perf_counter() - self._started
+            for frame in self._parser.close(now):
+                exchange.frames.append(frame)
+                yield frame
+            exchange.ended = True
+        except httpx.TimeoutException:
+            raise TransportFailure(exchange.url, "timed out waiting for the next event", exchange.curl) from None
+        except httpx.HTTPError as exc:
+            raise TransportFailure(exchange.url, str(exc) or type(exc).__name__, exchange.curl) from None
+        finally:
+            exchange.pending = self._parser.pending
+            exchange.elapsed = time.perf_counter() - self._started
+
+    def read_all(self) -> list[Frame]:
+        """Read to the end of the stream; every event."""
+        for _ in self.frames():
+            pass
+        return self.exchange.frames
+
+
 def _escape_double_quoted(value: str) -> str:
     for char in ("\\", '"', "`", "$"):
         value = value.replace(char, "\\" + char)
@@ -143,9 +228,13 @@ def build_curl(
     headers: Iterable[tuple[str, str]],
     body: bytes | None,
     secrets: Mapping[str, str],
+    *,
+    stream: bool = False,
 ) -> str:
-    """A curl line for a request; API keys in header values become their placeholders (``$API_KEY``)."""
-    parts = ["curl", "-X", method.upper(), shlex.quote(url)]
+    """A curl line for a request; API keys in header values become their placeholders (``$API_KEY``).
+
+    For an event stream (`stream`), `-N` makes curl print each event as it arrives."""
+    parts = ["curl", *(["-N"] if stream else []), "-X", method.upper(), shlex.quote(url)]
     for name, value in headers:
         if name.lower() in _NOISE_HEADERS:
             continue
@@ -186,27 +275,16 @@ class RecordingClient:
     def has_identity(self, name: str) -> bool:
         return name in self.identities
 
-    def send(self, request: Request, *, identity: str | None = PRIMARY) -> Exchange:
-        """Send a request; `identity=None` sends it without credentials."""
-        headers: dict[str, str] = {}
-        if identity is not None:
-            headers.update(self.auth_headers(self.identities[identity].key))
-        body: bytes | None = None
-        if request.has_json:
-            body = json.dumps(request.json).encode()
-            headers["Content-Type"] = "application/json"
-        elif request.content is not None:
-            body = request.content
-            headers["Content-Type"] = "application/json"
-        headers.update(request.headers)
-        prepared = self._http.build_request(
-            request.method,
-            self.base_url + request.path,
-            params=list(request.params),
-            headers=headers,
-            content=body,
-        )
-        curl = build_curl(request.method, str(prepared.url), headers.items(), body, self.secrets)
+    def send(
+        self,
+        request: Request,
+        *,
+        identity: str | None = PRIMARY,
+        auth_headers: Callable[[str], dict[str, str]] | None = None,
+    ) -> Exchange:
+        """Send a request; `identity=None` sends it without credentials, `auth_headers` overrides how
+        the identity's key is sent."""
+        prepared, curl = self._prepare(request, identity, auth_headers)
         started = time.perf_counter()
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             response = self._send(prepared, curl)
@@ -226,10 +304,77 @@ class RecordingClient:
         self.history.append(exchange)
         return exchange
 
-    def _send(self, prepared: httpx.Request, curl: str) -> httpx.Response:
+    @contextmanager
+    def stream(
+        self, request: Request, *, identity: str | None = PRIMARY, timeout: float = DEFAULT_STREAM_TIMEOUT
+    ) -> Iterator[LiveStream]:
+        """Send a request and read its answer as an event stream, event by event (`LiveStream.frames`).
+
+        A non-2xx answer is read whole (it is an error body, not a stream). The exchange is recorded as
+        soon as the status arrives and grows as events are read; leaving the block closes the stream."""
+        prepared, curl = self._prepare(request, identity, None, stream=True)
+        started = time.perf_counter()
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            response = self._send(prepared, curl, stream=True)
+            if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
+                break
+            response.close()
+            time.sleep(retry_wait(response.headers.get("retry-after")))
+        exchange = StreamExchange(
+            request=request,
+            identity=identity,
+            url=str(prepared.url),
+            status=response.status_code,
+            headers=response.headers,
+            text="",
+            curl=curl,
+            elapsed=0.0,
+        )
+        self.history.append(exchange)
+        try:
+            if not 200 <= response.status_code < 300:
+                try:
+                    exchange.text = response.read().decode(response.encoding or "utf-8", errors="replace")
+                except httpx.HTTPError as exc:
+                    raise TransportFailure(exchange.url, str(exc) or type(exc).__name__, curl) from None
+                exchange.ended = True
+            yield LiveStream(exchange, response, started, started + timeout)
+        finally:
+            response.close()
+
+    def _prepare(
+        self,
+        request: Request,
+        identity: str | None,
+        auth_headers: Callable[[str], dict[str, str]] | None,
+        *,
+        stream: bool = False,
+    ) -> tuple[httpx.Request, str]:
+        headers: dict[str, str] = {}
+        if identity is not None:
+            headers.update((auth_headers or self.auth_headers)(self.identities[identity].key))
+        body: bytes | None = None
+        if request.has_json:
+            body = json.dumps(request.json).encode()
+            headers["Content-Type"] = "application/json"
+        elif request.content is not None:
+            body = request.content
+            headers["Content-Type"] = "application/json"
+        headers.update(request.headers)
+        prepared = self._http.build_request(
+            request.method,
+            self.base_url + request.path,
+            params=list(request.params),
+            headers=headers,
+            content=body,
+        )
+        curl = build_curl(request.method, str(prepared.url), headers.items(), body, self.secrets, stream=stream)
+        return prepared, curl
+
+    def _send(self, prepared: httpx.Request, curl: str, *, stream: bool = False) -> httpx.Response:
         self.request_count += 1
         try:
-            return self._http.send(prepared)
+            return self._http.send(prepared, stream=stream)
         except httpx.TimeoutException:
             raise TransportFailure(str(prepared.url), "timed out", curl) from None
         except httpx.ConnectError as exc:
