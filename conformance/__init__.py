@@ -2,7 +2,8 @@
 
 A run combines schemathesis (examples, coverage, fuzzing and stateful phases driven by the family's
 OpenAPI document) with contract checks schemathesis has no notion of (error envelope, pagination,
-lifecycle, limits, auth, tenant isolation). Families are plug-ins: see `conformance.profiles`.
+lifecycle, limits, auth, tenant isolation, streamed turns) and each family's own checks. Families are
+plug-ins: see `conformance.profiles`.
 """
 
 __all__ = ["__version__"]

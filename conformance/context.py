@@ -6,12 +6,23 @@ violation and raises `CheckAborted`) when nothing after it could be tested.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from conformance.findings import Failure
-from conformance.http import NOT_JSON, PRIMARY, Exchange, RecordingClient, Request, TransportFailure
-from conformance.profiles.base import MISSING, Profile
+from conformance.http import (
+    DEFAULT_STREAM_TIMEOUT,
+    NOT_JSON,
+    PRIMARY,
+    Exchange,
+    LiveStream,
+    RecordingClient,
+    Request,
+    TransportFailure,
+)
+from conformance.profiles.base import Probe, Profile
 
 
 class CheckAborted(Exception):
@@ -30,15 +41,6 @@ class RunSettings:
     timeout: float = 15.0
 
 
-@dataclass(frozen=True)
-class ConversationFixture:
-    """A conversation a check made to work on: its body, id and the ids of its items (oldest first)."""
-
-    body: dict[str, Any]
-    id: str
-    item_ids: list[str]
-
-
 class CheckContext:
     """Per-check state: sends requests through the shared client and collects this check's failures."""
 
@@ -51,13 +53,36 @@ class CheckContext:
 
     # --- sending --------------------------------------------------------------------------------
 
-    def send(self, request: Request, *, identity: str | None = PRIMARY) -> Exchange:
+    def send(
+        self,
+        request: Request,
+        *,
+        identity: str | None = PRIMARY,
+        auth_headers: Callable[[str], dict[str, str]] | None = None,
+    ) -> Exchange:
         """Send a request; a request that gets no response at all is a failure that ends the check."""
         try:
-            return self.client.send(request, identity=identity)
+            return self.client.send(request, identity=identity, auth_headers=auth_headers)
         except TransportFailure as exc:
             self.failures.append(
                 Failure(self.check, request.label, "an HTTP response", f"no response: {exc.reason}", exc.curl)
+            )
+            raise CheckAborted from None
+
+    @contextmanager
+    def stream(
+        self, request: Request, *, identity: str | None = PRIMARY, timeout: float = DEFAULT_STREAM_TIMEOUT
+    ) -> Iterator[LiveStream]:
+        """Send a request answered by an event stream and read it as it comes (`LiveStream.frames`).
+
+        No response, a broken connection or a stream that outlasts `timeout` is a failure that ends the
+        check."""
+        try:
+            with self.client.stream(request, identity=identity, timeout=timeout) as live:
+                yield live
+        except TransportFailure as exc:
+            self.failures.append(
+                Failure(self.check, request.label, "an event stream that ends", f"{exc.reason}", exc.curl)
             )
             raise CheckAborted from None
 
@@ -86,6 +111,21 @@ class CheckContext:
     def skip(self, reason: str) -> NoReturn:
         raise CheckSkipped(reason)
 
+    def expect(self, exchange: Exchange, probe: Probe, *, why: str = "") -> bool:
+        """Record failures unless the answer is what `probe` says; a wrongly accepted probe is undone."""
+        expected = f"{probe.expected}{' ' + why if why else ''}"
+        if exchange.status not in probe.statuses:
+            accepted = 200 <= exchange.status < 300
+            self.fail(exchange, expected, exchange.excerpt())
+            undo = probe.undo(exchange) if accepted and probe.undo else None
+            if undo is not None:
+                self.send(undo, identity=exchange.identity)
+            return False
+        problems = probe.problems(exchange) if probe.problems else []
+        for problem in problems:
+            self.fail(exchange, expected, problem)
+        return not problems
+
     def check_status(self, exchange: Exchange, expected: int | None = None, *, why: str = "") -> bool:
         """Record a failure unless the status is `expected` (default: the operation's success status)."""
         wanted = expected if expected is not None else self.success_status(exchange.request)
@@ -106,26 +146,13 @@ class CheckContext:
             self.abort()
         return body
 
-    # --- fixtures -------------------------------------------------------------------------------
-
-    def new_conversation(self, n_items: int = 1, *, metadata_variant: int | None = 1) -> ConversationFixture:
-        """Create a conversation with ``n_items`` sample items and read its item ids back; any step that
-        does not work is a failure that ends the check."""
-        p = self.profile
-        metadata = p.sample_metadata(metadata_variant) if metadata_variant is not None else MISSING
-        created = self.send(p.create_conversation(metadata=metadata, items=[p.sample_item(i) for i in range(n_items)]))
-        self.require_status(created)
-        body = self.require_object(created)
-        conversation_id = p.conversation_id(body)
-        if conversation_id is None:
-            self.fail(created, "a conversation with an id", created.excerpt())
-            self.abort()
-        item_ids: list[str] = []
-        if n_items:
-            listing = self.send(p.list_items(conversation_id, order="asc", limit=p.pagination.max_limit))
-            page = p.page(listing.json)
-            if page is None or len(page.ids) < n_items:
-                self.fail(listing, f"a page listing the {n_items} items just created", listing.excerpt())
-                self.abort()
-            item_ids = page.ids
-        return ConversationFixture(body, conversation_id, item_ids)
+    def check_unchanged(
+        self, before: dict[str, tuple[Exchange, Any]], after: dict[str, tuple[Exchange, Any]], *, by: str
+    ) -> None:
+        """Every snapshot entry (see `Profile.snapshot`) must be the same after as before."""
+        for label, (_, value) in before.items():
+            exchange, now = after.get(label, (None, "(not read)"))
+            if now != value:
+                shown = repr(value) if len(repr(value)) <= 400 else repr(value)[:400] + "..."
+                now_shown = repr(now) if len(repr(now)) <= 400 else repr(now)[:400] + "..."
+                self.fail(exchange, f"{label} unchanged by {by}: {shown}", now_shown)

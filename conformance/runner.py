@@ -61,7 +61,10 @@ def run(options: RunOptions, reporter: ConsoleReporter) -> RunReport:
             raise TargetUnreachable(f"cannot reach {options.base_url}: {exc.reason}") from None
         reporter.line(f"{profile.title} ({profile.spec_file}) at {options.base_url}, seed {options.seed}")
 
-        checks = [REGISTRY[name] for name in profile.checks] + [Check(f.__name__, f) for f in profile.extra_checks]
+        checks = [
+            REGISTRY[entry] if isinstance(entry, str) else Check(entry.__name__, entry)
+            for entry in (*profile.checks, *profile.extra_checks)
+        ]
         for check in checks:
             report.results.append(_run_check(check, client, profile, settings, reporter))
 
@@ -103,6 +106,8 @@ def _run_check(
         pass
     except CheckSkipped as exc:
         skipped = str(exc)
+    except TransportFailure as exc:
+        ctx.failures.append(Failure(name, "(a request of the check)", "an HTTP response", exc.reason, exc.curl))
     except Exception as exc:  # a check must never take the run down; say what broke it instead
         last = client.history[-1] if client.history else None
         ctx.failures.append(

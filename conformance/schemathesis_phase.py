@@ -188,7 +188,7 @@ def run_schemathesis(
     if dropped:
         notes.append(
             f"{len(dropped)} positive_data_acceptance report(s) dropped: the request was not valid after all, "
-            f"or named something that does not exist (e.g. {dropped[0]})"
+            f"or the family may rightly refuse it (e.g. {dropped[0]})"
         )
     duration = time.perf_counter() - started
     results = []
@@ -266,8 +266,9 @@ def _not_really_valid(recorder: Any, case_id: str, profile: Profile) -> str | No
     """Why a request schemathesis took for valid may rightly be refused, or None if it may not.
 
     Its body may break the contract after all (schemathesis ignores `propertyNames`, for one), hold
-    numbers past the range JSON parsers must handle (RFC 8259 section 6 lets them refuse those), or it
-    may carry a made-up value for a parameter that must name something that exists.
+    numbers past the range JSON parsers must handle (RFC 8259 section 6 lets them refuse those), or the
+    family may say why it can be refused (`Profile.why_refusable`: a made-up value for a parameter that
+    must name something that exists, a rule the schema cannot express).
     """
     from schemathesis.core import NotSet
 
@@ -276,14 +277,15 @@ def _not_really_valid(recorder: Any, case_id: str, profile: Profile) -> str | No
         return None
     case = node.value
     body = None if isinstance(case.body, NotSet) else case.body
-    named = profile.names_existing(dict(case.query or {}), body)
-    if named:
-        return f"{case.operation.label}: a made-up value for {named}"
+    operation = profile.spec.operation_at(case.operation.method, case.operation.path)
+    operation_id = operation.operation_id if operation else None
+    reason = profile.why_refusable(operation_id, dict(case.query or {}), body)
+    if reason:
+        return f"{case.operation.label}: {reason}"
     if body is None:
         return None
     if _has_huge_number(case.body):
         return f"{case.operation.label}: a number beyond +-2**53 in the body"
-    operation = profile.spec.operation_at(case.operation.method, case.operation.path)
     if operation is None:
         return None
     problems = profile.spec.request_body_problems(operation.operation_id, case.body, limit=1)

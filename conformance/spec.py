@@ -111,8 +111,7 @@ class Spec:
 
     def request_body_problems(self, operation_id: str, body: Any, limit: int = 3) -> list[str]:
         """Why `body` is not a valid JSON request body for the operation (empty when it is)."""
-        operation = self.operations[operation_id]
-        definition = self.normalised["paths"][operation.template][operation.method.lower()]
+        definition = self._operation(operation_id)
         schema = definition.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
         if schema is None:
             return []
@@ -120,10 +119,70 @@ class Spec:
         errors = sorted(validator.iter_errors(body), key=lambda error: list(error.path))
         return [_describe(error) for error in errors[:limit]]
 
+    def _operation(self, operation_id: str) -> dict[str, Any]:
+        operation = self.operations[operation_id]
+        return self.normalised["paths"][operation.template][operation.method.lower()]
+
+    def response(self, operation_id: str, status: int) -> dict[str, Any] | None:
+        """The response the operation declares for `status` (or its `4XX`/`5XX` range, or `default`)."""
+        if operation_id not in self.operations:
+            return None
+        responses = self._operation(operation_id).get("responses", {})
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in responses:
+                return self._resolve(responses[key])
+        return None
+
+    def response_schema(self, operation_id: str, status: int, media_type: str = "application/json") -> Any:
+        """The (OpenAPI) schema the operation declares for a `status` body of `media_type`, or None."""
+        response = self.response(operation_id, status)
+        if response is None:
+            return None
+        return response.get("content", {}).get(media_type, {}).get("schema")
+
+    def stream_chunk_schema(self, operation_id: str, status: int = 200) -> Any:
+        """The schema of one event of an event stream response, from `x-stream-chunk-schema`, or None."""
+        response = self.response(operation_id, status)
+        media = (response or {}).get("content", {}).get("text/event-stream", {})
+        return media.get("x-stream-chunk-schema")
+
+    def _resolve(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node and node["$ref"].startswith("#/components/"):
+            section, name = node["$ref"].split("/")[2:4]
+            node = self.normalised["components"][section][name]
+        return node
+
+    def component_of(self, schema: Any) -> str | None:
+        """The component name a schema is a bare reference to (`#/components/schemas/<name>`), or None."""
+        if isinstance(schema, dict) and set(schema) == {"$ref"} and schema["$ref"].startswith("#/components/schemas/"):
+            return schema["$ref"].rsplit("/", 1)[1]
+        return None
+
+    def variant(self, component: str, instance: Any) -> str | None | bool:
+        """For a `oneOf` component with a discriminator: the component `instance` names by its
+        discriminating property; False if the component has no discriminator; None if the instance
+        names no mapped variant."""
+        schema = self.normalised["components"]["schemas"][component]
+        discriminator = schema.get("discriminator") if isinstance(schema, dict) else None
+        if not discriminator:
+            return False
+        value = instance.get(discriminator["propertyName"]) if isinstance(instance, dict) else None
+        target = discriminator.get("mapping", {}).get(value) if isinstance(value, str) else None
+        return target.rsplit("/", 1)[1] if isinstance(target, str) else None
+
+    def schema_problems(self, schema: Any, instance: Any, limit: int = 3) -> list[str]:
+        """Why `instance` does not match an OpenAPI schema of this spec (empty when it does)."""
+        validator = jsonschema.Draft202012Validator({**to_json_schema(schema), "components": self._components})
+        errors = sorted(validator.iter_errors(instance), key=lambda error: list(error.path))
+        return [_describe(error) for error in errors[:limit]]
+
     def validator(self, component: str) -> jsonschema.protocols.Validator:
-        """A validator for `#/components/schemas/<component>`."""
-        schema = {"$ref": f"#/components/schemas/{component}", "components": self._components}
-        return jsonschema.Draft202012Validator(schema)
+        """A validator for `#/components/schemas/<component>` (built once per component)."""
+        cache = self.__dict__.setdefault("_validators", {})
+        if component not in cache:
+            schema = {"$ref": f"#/components/schemas/{component}", "components": self._components}
+            cache[component] = jsonschema.Draft202012Validator(schema)
+        return cache[component]
 
     def problems(self, component: str, instance: Any, limit: int = 3) -> list[str]:
         """Why `instance` does not match the component schema (empty when it does)."""

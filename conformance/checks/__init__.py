@@ -14,6 +14,7 @@ from conformance.checks.error_envelope import error_envelope
 from conformance.checks.lifecycle import lifecycle
 from conformance.checks.limits import limits
 from conformance.checks.pagination import pagination
+from conformance.checks.sse_stream import sse_stream
 from conformance.checks.tenant_isolation import tenant_isolation
 from conformance.context import CheckContext
 
@@ -30,5 +31,5 @@ class Check:
 
 REGISTRY: dict[str, Check] = {
     check.__name__: Check(check.__name__, check)
-    for check in (lifecycle, pagination, limits, auth, tenant_isolation, error_envelope)
+    for check in (lifecycle, pagination, limits, auth, tenant_isolation, error_envelope, sse_stream)
 }

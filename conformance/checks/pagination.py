@@ -1,10 +1,19 @@
 """Pagination: walking a cursor-paginated list yields every item exactly once, in order.
 
-For conversations of N items (N drawn by hypothesis, plus a fixed larger N that spans several default
-pages), pages are walked with the family's cursor in every order: the concatenation must equal the
-creation order (or its reverse), no page may exceed the limit, `has_more` must be false exactly on the
-last page, first/last ids must match the page (null or "" on an empty one), and a list without
-`order`/`limit` must use the family's defaults. Limits just outside the documented range are rejected.
+For every list the family has (`Profile.listings`: OpenAI a conversation's items; VirtuousAI threads
+and a thread's messages) and N seeded items (N drawn by hypothesis, plus a larger N spanning several
+default pages where seeding is cheap enough), pages are walked with the cursor each page hands out,
+with and without `limit`, in every order the list has:
+- no item is listed twice, and the seeded items come in the list's order; where the list holds only
+  what the check seeded, the walk is exactly them;
+- no page exceeds the limit, and the first page is as full as the limit (or the default) allows;
+- "more" (`has_more`, or a non-null next cursor) is signalled exactly on the pages before the last:
+  never on a page followed by an empty one, always while seeded items remain;
+- first/last ids name the page's ends, where the family has them;
+- the walk stays exact while items are added in the middle of it (where the family says where new
+  items go): every seeded item still once and in order, a new item at most once, at the end if that
+  is where new items go.
+Limits just outside the documented range are rejected.
 """
 
 from __future__ import annotations
@@ -14,98 +23,151 @@ from hypothesis import strategies as st
 
 from conformance.context import CheckContext
 from conformance.http import Exchange
-from conformance.profiles.base import MISSING, Page, Pagination
+from conformance.profiles.base import MISSING, Listing, Page, Seeded
 
-# N is drawn from 0..SMALL_MAX; the fixed larger N spans two full default pages and a partial one.
+# N is drawn from 0..SMALL_MAX (or the list's max_seed if lower).
 SMALL_MAX = 25
+# A walk of a list that holds other items than the seeded ones stops after this many pages.
+MAX_PAGES_OPEN_LIST = 2000
 
 
-def seed_conversation(ctx: CheckContext, count: int) -> tuple[str, list[str]] | None:
-    """A new conversation holding `count` items; returns its id and the item ids in creation order."""
-    p = ctx.profile
-    pagination = p.pagination
-    assert pagination is not None
-    created = ctx.send(p.create_conversation())
-    ctx.require_status(created)
-    cid = p.conversation_id(ctx.require_object(created))
-    if cid is None:
-        ctx.fail(created, "a conversation with an id", created.excerpt())
-        ctx.abort()
-    ids: list[str] = []
-    while len(ids) < count:
-        batch = [p.sample_item(len(ids) + i) for i in range(min(pagination.max_items_per_call, count - len(ids)))]
-        added = ctx.send(p.create_items(cid, batch))
-        ctx.require_status(added)
-        new_ids = p.created_item_ids(added.json)
-        if new_ids is None or len(new_ids) != len(batch) or len(set(new_ids)) != len(new_ids):
-            ctx.fail(added, f"{len(batch)} distinct item ids for the {len(batch)} items added", added.excerpt())
-            return None
-        ids += new_ids
-    return cid, ids
+def _names(ids: list[str], positions: dict[str, int], added: list[str]) -> str:
+    """Ids as creation positions (#0 is the first item seeded, new#0 the first added mid-walk)."""
+    shown = []
+    for item in ids:
+        if item in positions:
+            shown.append(f"#{positions[item]}")
+        elif item in added:
+            shown.append(f"new#{added.index(item)}")
+        else:
+            shown.append(repr(item))
+    return "[" + ", ".join(shown) + "]"
 
 
-def expected_order(pagination: Pagination, ids: list[str], order: str) -> list[str]:
-    return list(ids) if order == pagination.orders[0] else list(reversed(ids))
-
-
-def _names(ids: list[str], positions: dict[str, int]) -> str:
-    """Ids as creation positions (#0 is the first item created), which reads far better than hex ids."""
-    return "[" + ", ".join(f"#{positions[i]}" if i in positions else repr(i) for i in ids) + "]"
-
-
-def walk(ctx: CheckContext, cid: str, ids: list[str], *, limit: int | None, order: str | None) -> bool:
+def walk(
+    ctx: CheckContext,
+    listing: Listing,
+    seeded: Seeded,
+    *,
+    limit: int | None,
+    order: str | None,
+    add_mid_walk: bool = False,
+) -> bool:
     """Walk every page; records the first violation and returns False on it."""
-    p = ctx.profile
-    pagination = p.pagination
-    assert pagination is not None
-    effective_order = order or pagination.default_order
-    effective_limit = limit if limit is not None else pagination.default_limit
-    expected = expected_order(pagination, ids, effective_order)
-    positions = {item_id: n for n, item_id in enumerate(ids)}
-    shown_order = order or f"(default {pagination.default_order})"
-    shown_limit = limit or f"(default {pagination.default_limit})"
-    how = f"order={shown_order}, limit={shown_limit}"
+    expected = listing.expected(seeded.ids, order)
+    wanted = set(expected)
+    effective_limit = limit if limit is not None else listing.default_limit
+    positions = {item: n for n, item in enumerate(seeded.ids)}
+    settings_text = [f"order={order}" if order else "", f"limit={limit}" if limit else "(default limit)"]
+    how = f"{listing.name}, " + ", ".join(text for text in settings_text if text) + (
+        ", items added mid-walk" if add_mid_walk else ""
+    ) + "; #0 = first seeded"
     collected: list[str] = []
+    first_page_of: dict[str, int] = {}
+    added: list[str] = []
     cursor: str | None = None
-    max_pages = len(ids) + 2
-    for _ in range(max_pages):
-        exchange = ctx.send(p.list_items(cid, after=cursor, limit=limit, order=order))
+    previous: Exchange | None = None
+    max_pages = len(expected) + 3 if listing.exclusive else MAX_PAGES_OPEN_LIST
+    for number in range(max_pages):
+        exchange = ctx.send(listing.request(seeded.scope, cursor=cursor, limit=limit, order=order))
         if not ctx.check_status(exchange):
             return False
-        page = p.page(exchange.json)
+        page = listing.page(exchange.json)
         if page is None:
-            ctx.fail(exchange, "a page of items", exchange.excerpt())
+            ctx.fail(exchange, f"a page of {listing.name}", exchange.excerpt())
             return False
         if len(page.ids) > effective_limit:
             ctx.fail(exchange, f"at most {effective_limit} items per page ({how})", f"{len(page.ids)} items")
             return False
         if not _ends_match(ctx, exchange, page):
             return False
-        want = expected[len(collected) : len(collected) + len(page.ids)]
-        if page.ids != want:
+        repeated = [item for n, item in enumerate(page.ids) if item in first_page_of or item in page.ids[:n]]
+        if repeated:
+            again = repeated[0]
+            where = f"page {first_page_of[again] + 1}" if again in first_page_of else "this page"
             ctx.fail(
                 exchange,
-                f"items {_names(want, positions)} after {len(collected)} of {len(ids)} ({how}; #0 = first created)",
-                f"items {_names(page.ids, positions)}",
+                f"every item exactly once ({how})",
+                f"page {number + 1} lists {_names(repeated, positions, added)} again (already on {where}): "
+                f"{_names(page.ids, positions, added)}",
             )
             return False
+        if number == 0 and len(page.ids) < min(effective_limit, len(expected)):
+            ctx.fail(
+                exchange,
+                f"a first page of {min(effective_limit, len(expected))} items ({how}; {len(expected)} seeded)",
+                f"{len(page.ids)} items",
+            )
+            return False
+        for item in page.ids:
+            first_page_of[item] = number
         collected += page.ids
-        remaining = len(expected) - len(collected)
-        if page.has_more != (remaining > 0):
+        seen_seeded = [item for item in collected if item in wanted]
+        strangers = [item for item in page.ids if item not in wanted and item not in added]
+        if seen_seeded != expected[: len(seen_seeded)] or (listing.exclusive and strangers):
+            so_far = [item for item in collected if item in wanted or listing.exclusive]
             ctx.fail(
                 exchange,
-                f"has_more {str(remaining > 0).lower()} ({remaining} of {len(ids)} items remain; {how})",
-                f"has_more {str(page.has_more).lower()}",
+                f"items in the order {_names(expected, positions, added)} ({how})",
+                f"after page {number + 1}: {_names(so_far, positions, added)}",
             )
             return False
+        remaining = len(expected) - len(seen_seeded)
         if not page.has_more:
-            return True
-        cursor = page.next_cursor
-        if not page.ids or cursor is None:
-            ctx.fail(exchange, "a page with items and a cursor when has_more is true", exchange.excerpt())
+            if remaining:
+                missing = [item for item in expected if item not in first_page_of]
+                ctx.fail(
+                    exchange,
+                    f"more pages signalled while {remaining} seeded items remain ({how})",
+                    f"the walk ends here without {_names(missing, positions, added)}",
+                )
+                return False
+            if number and not page.ids and previous is not None:
+                ctx.fail(
+                    previous,
+                    f"no more pages signalled on the last page ({how})",
+                    "more was signalled, yet the next page is empty",
+                )
+                return False
+            return _added_in_place(ctx, exchange, listing, collected, expected, added, positions, how)
+        if listing.exclusive and not remaining and not add_mid_walk:
+            ctx.fail(exchange, f"no more pages signalled on the last page ({how})", "more signalled")
             return False
-    ctx.fail(exchange, f"the walk to end within {max_pages} pages ({how})", f"still has_more: {exchange.excerpt()}")
+        if not page.ids or page.next_cursor is None:
+            ctx.fail(exchange, f"a page with items and a next cursor when more is signalled ({how})",
+                     exchange.excerpt())
+            return False
+        if add_mid_walk and number == 0:
+            added = listing.add(ctx, seeded.scope)
+        cursor = page.next_cursor
+        previous = exchange
+    ctx.fail(exchange, f"the walk to end within {max_pages} pages ({how})", f"still more: {exchange.excerpt()}")
     return False
+
+
+def _added_in_place(
+    ctx: CheckContext,
+    exchange: Exchange,
+    listing: Listing,
+    collected: list[str],
+    expected: list[str],
+    added: list[str],
+    positions: dict[str, int],
+    how: str,
+) -> bool:
+    """Items added mid-walk may be listed (once); if new items go at the end, only after the seeded ones."""
+    if listing.added_at != "end" or not added:
+        return True
+    last_seeded = max((collected.index(item) for item in expected), default=-1)
+    early = [item for item in added if item in collected and collected.index(item) < last_seeded]
+    if early:
+        ctx.fail(
+            exchange,
+            f"items added mid-walk listed after every earlier item, if at all ({how})",
+            f"walk {_names(collected, positions, added)}",
+        )
+        return False
+    return True
 
 
 def _ends_match(ctx: CheckContext, exchange: Exchange, page: Page) -> bool:
@@ -123,25 +185,22 @@ def _ends_match(ctx: CheckContext, exchange: Exchange, page: Page) -> bool:
     return True
 
 
-def pagination(ctx: CheckContext) -> None:
-    """Cursor walks in every order yield each item once, in order; has_more, first/last ids, defaults, limit bounds."""
+def _limit_bounds(ctx: CheckContext, listing: Listing) -> None:
+    """limit one below the minimum and one above the maximum are rejected."""
     p = ctx.profile
-    paging = p.pagination
-    if paging is None:
-        ctx.skip("the family has no cursor-paginated list")
+    seeded = listing.seed(ctx, 1)
+    for limit, kind in ((listing.min_limit - 1, "greater_than_equal"), (listing.max_limit + 1, "less_than_equal")):
+        request = listing.request(seeded.scope, cursor=None, limit=limit, order=None)
+        allowed = f"{listing.min_limit}..{listing.max_limit}"
+        probe = p.rejection(request, ("query", "limit"), kind, why=f"for limit={limit} (allowed {allowed})")
+        ctx.expect(ctx.send(request), probe)
+    listing.discard(ctx, seeded)
 
-    seeded = seed_conversation(ctx, 3)
-    if seeded is None:
-        return
-    cid, _ = seeded
-    for limit in (paging.min_limit - 1, paging.max_limit + 1):
-        exchange = ctx.send(p.list_items(cid, limit=limit))
-        ctx.check_status(
-            exchange, p.rejection_status, why=f"for limit={limit} (allowed {paging.min_limit}..{paging.max_limit})"
-        )
-    ctx.send(p.delete_conversation(cid))
 
-    stop = []
+def _generated_walks(ctx: CheckContext, listing: Listing) -> bool:
+    """Walks over lists of drawn sizes and limits; False once one failed."""
+    stop: list[bool] = []
+    small_max = min(SMALL_MAX, listing.max_seed)
 
     @settings(
         max_examples=max(3, min(12, ctx.settings.max_examples // 4)),
@@ -152,38 +211,50 @@ def pagination(ctx: CheckContext) -> None:
         verbosity=Verbosity.quiet,
     )
     @seed(ctx.settings.seed)
-    @given(count=st.integers(0, SMALL_MAX), limit=st.one_of(st.none(), st.integers(paging.min_limit, 30)))
+    @given(
+        count=st.integers(0, small_max),
+        limit=st.one_of(st.none(), st.integers(listing.min_limit, min(30, listing.max_limit))),
+    )
     @example(count=0, limit=None)
-    @example(count=paging.default_limit, limit=None)
-    @example(count=7, limit=paging.min_limit)
+    @example(count=min(listing.default_limit, small_max), limit=None)
+    @example(count=min(7, small_max), limit=listing.min_limit)
     def walks(count: int, limit: int | None) -> None:
         if stop:
             return
-        made = seed_conversation(ctx, count)
-        if made is None:
-            stop.append(True)
-            return
-        conversation, ids = made
-        for order in (*paging.orders, None):
-            if not walk(ctx, conversation, ids, limit=limit, order=order):
+        seeded = listing.seed(ctx, count)
+        for order in listing.orders:
+            if not walk(ctx, listing, seeded, limit=limit, order=order):
                 stop.append(True)
                 return
-        ctx.send(p.delete_conversation(conversation))
+        listing.discard(ctx, seeded)
 
     walks()
-    if stop:
-        return
+    return not stop
 
-    large = seed_conversation(ctx, 2 * paging.default_limit + 5)
-    if large is None:
-        return
-    conversation, ids = large
-    for limit, order in (
-        (None, None),
-        (None, paging.orders[0]),
-        (paging.max_limit, None),
-        (paging.max_limit, paging.orders[0]),
-    ):
-        if not walk(ctx, conversation, ids, limit=limit, order=order):
-            return
-    ctx.send(p.delete_conversation(conversation))
+
+def pagination(ctx: CheckContext) -> None:
+    """Cursor walks yield each item once, in order; the end is signalled exactly; limits are honoured."""
+    listings = ctx.profile.listings
+    if not listings:
+        ctx.skip("the family has no cursor-paginated list")
+    for listing in listings:
+        _limit_bounds(ctx, listing)
+        if not _generated_walks(ctx, listing):
+            continue
+
+        large = min(2 * listing.default_limit + 5, listing.max_seed)
+        seeded = listing.seed(ctx, large)
+        first_order = next((order for order in listing.orders if order is not None), None)
+        settings_list = [(None, None), (listing.max_limit, None)]
+        if first_order is not None:
+            settings_list += [(None, first_order), (listing.max_limit, first_order)]
+        if all(walk(ctx, listing, seeded, limit=limit, order=order) for limit, order in settings_list):
+            listing.discard(ctx, seeded)
+        else:
+            continue
+
+        if listing.added_at is not None:
+            seeded = listing.seed(ctx, min(7, listing.max_seed))
+            order = listing.orders[0]
+            if walk(ctx, listing, seeded, limit=2, order=order, add_mid_walk=True):
+                listing.discard(ctx, seeded)

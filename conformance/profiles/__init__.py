@@ -1,7 +1,8 @@
-"""Family profiles, discovered by module: every module here that defines `PROFILE` is a family.
+"""Family profiles, discovered by module: every module (or package) here that defines `PROFILE` is a family.
 
-Adding a family means adding `profiles/<family>.py` with a `PROFILE` (a `Profile` subclass instance)
-and its spec under `openapi/`; nothing else changes.
+Adding a family means adding `profiles/<family>.py` (or a `profiles/<family>/` package, when the family
+brings its own checks) with a `PROFILE` (a `Profile` subclass instance) and its spec under `openapi/`;
+nothing else changes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def available() -> dict[str, Profile]:
     """Every family profile, by name."""
     found: dict[str, Profile] = {}
     for module_info in pkgutil.iter_modules(__path__):
-        if module_info.name.startswith("_") or module_info.name == "base":
+        if module_info.name.startswith("_") or module_info.name in ("base", "conversations"):
             continue
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         profile = getattr(module, "PROFILE", None)

@@ -12,13 +12,14 @@ from functools import cached_property
 from typing import Any
 
 from conformance.http import Request
-from conformance.profiles.base import MISSING, LimitCase, Page, Pagination, Profile
+from conformance.profiles.base import MISSING, Fixture, LimitCase, Page, Probe
+from conformance.profiles.conversations import ConversationProfile, Pagination
 
 UNKNOWN_CONVERSATION = "conv_" + "0" * 48
 UNKNOWN_ITEM = "msg_" + "0" * 48
 
 
-class OpenAIProfile(Profile):
+class OpenAIProfile(ConversationProfile):
     name = "openai"
     title = "OpenAI Conversations"
     spec_file = "openai-conversations.yaml"
@@ -118,21 +119,25 @@ class OpenAIProfile(Profile):
     def delete_item(self, conversation_id: str, item_id: str) -> Request:
         return self.request("deleteConversationItem", conversation_id=conversation_id, item_id=item_id)
 
-    def names_existing(self, query: dict[str, Any], body: Any) -> str | None:
+    def why_refusable(self, operation_id: str | None, query: dict[str, Any], body: Any) -> str | None:
         # OpenAI documents neither how an unknown `after` cursor nor an unknown item reference is answered.
         if "after" in query:
-            return "the after cursor"
+            return "a made-up value for the after cursor"
         items = body.get("items") if isinstance(body, dict) else None
         if isinstance(items, list) and any(isinstance(i, dict) and i.get("type") == "item_reference" for i in items):
-            return "an item_reference"
+            return "a made-up value for an item_reference"
         return None
 
-    def foreign_probes(self, conversation_id: str, item_id: str) -> list[Request]:
+    def more_foreign_probes(self, conversation_id: str, item_id: str) -> list[Probe]:
         # An item reference only resolves to items the caller's key stored.
         reference = {"type": "item_reference", "id": item_id}
-        return [self.create_conversation(items=[reference])]
+        return [Probe(self.create_conversation(items=[reference]), self.not_found_status, undo=self.undo_create)]
 
-    def error_probes(self, conversation_id: str, item_id: str) -> list[tuple[Request, int]]:
+    def error_probes(self, fixture: Fixture) -> list[Probe]:
+        conversation_id, item_id = fixture["conversation"], fixture["item"]
+        return [Probe(request, status) for request, status in self._error_cases(conversation_id, item_id)]
+
+    def _error_cases(self, conversation_id: str, item_id: str) -> list[tuple[Request, int]]:
         p = self.pagination
         return [
             (self.get_conversation(UNKNOWN_CONVERSATION), 404),
@@ -154,7 +159,8 @@ class OpenAIProfile(Profile):
                      {"conversation_id": conversation_id}), 404),
         ]
 
-    def limit_cases(self, conversation_id: str) -> list[LimitCase]:
+    def limit_cases(self, fixture: Fixture) -> list[LimitCase]:
+        conversation_id = fixture["conversation"]
         pairs, key_len, value_len, items = (
             self.max_pairs,
             self.max_key_length,
@@ -174,7 +180,12 @@ class OpenAIProfile(Profile):
         ):
             for n, accepted in ((limit + 1, False), (limit, True)):
                 text = label.format(n=n)
-                cases.append(LimitCase(f"create with {text}", self.create_conversation(metadata=build(n)), accepted))
+                cases.append(
+                    LimitCase(
+                        f"create with {text}", self.create_conversation(metadata=build(n)), accepted,
+                        undo=self.undo_create,
+                    )
+                )
                 cases.append(
                     LimitCase(
                         f"update with {text}",
@@ -186,7 +197,9 @@ class OpenAIProfile(Profile):
         for n, accepted in ((items + 1, False), (items, True)):
             batch = [self.sample_item(i) for i in range(n)]
             text = f"{n} items (limit {items})"
-            cases.append(LimitCase(f"create with {text}", self.create_conversation(items=batch), accepted))
+            cases.append(
+                LimitCase(f"create with {text}", self.create_conversation(items=batch), accepted, undo=self.undo_create)
+            )
             cases.append(LimitCase(f"add {text}", self.create_items(conversation_id, batch), accepted, on_fixture=True))
         return cases
 

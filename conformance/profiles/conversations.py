@@ -1,0 +1,281 @@
+"""The conversation-with-items shape (OpenAI's Conversations API and any family built like it).
+
+A `ConversationProfile` builds requests for conversation and item CRUD and reads the answers; from
+those it provides the shared checks' hooks (fixture, snapshot, probes, the item listing), and the
+`lifecycle` check is written against it. A family of this shape implements the abstract methods and
+states its rules; it lists `lifecycle` among its checks.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from conformance.http import PRIMARY, Exchange, Request
+from conformance.profiles.base import MISSING, Fixture, Listing, Page, Probe, Profile, Seeded
+
+if TYPE_CHECKING:
+    from conformance.context import CheckContext
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """How a family's item list paginates."""
+
+    orders: tuple[str, ...]  # the first is creation order, the second its reverse
+    default_order: str
+    default_limit: int
+    min_limit: int
+    max_limit: int
+    max_items_per_call: int  # how many items one create call may add
+
+
+class ConversationProfile(Profile):
+    """A family of conversations holding items."""
+
+    checks: ClassVar[tuple[str, ...]] = (
+        "lifecycle",
+        "pagination",
+        "limits",
+        "auth",
+        "tenant_isolation",
+        "error_envelope",
+    )
+
+    @property
+    @abstractmethod
+    def pagination(self) -> Pagination:
+        """How the item list paginates."""
+
+    # --- requests -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_conversation(self, *, metadata: Any = MISSING, items: list[Any] | None = None) -> Request: ...
+
+    @abstractmethod
+    def get_conversation(self, conversation_id: str) -> Request: ...
+
+    @abstractmethod
+    def update_conversation(self, conversation_id: str, metadata: Any) -> Request: ...
+
+    @abstractmethod
+    def delete_conversation(self, conversation_id: str) -> Request: ...
+
+    @abstractmethod
+    def create_items(self, conversation_id: str, items: list[Any]) -> Request: ...
+
+    @abstractmethod
+    def list_items(
+        self,
+        conversation_id: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        order: str | None = None,
+    ) -> Request: ...
+
+    @abstractmethod
+    def get_item(self, conversation_id: str, item_id: str) -> Request: ...
+
+    @abstractmethod
+    def delete_item(self, conversation_id: str, item_id: str) -> Request: ...
+
+    def more_foreign_probes(self, conversation_id: str, item_id: str) -> list[Probe]:
+        """Requests beyond the CRUD ones that another tenant must have refused."""
+        return []
+
+    # --- sample data ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def sample_item(self, index: int) -> Any:
+        """An input item; `index` makes it distinguishable."""
+
+    @abstractmethod
+    def sample_metadata(self, variant: int) -> dict[str, str]:
+        """A small valid metadata object; different variants share no keys."""
+
+    # --- reading answers ------------------------------------------------------------------------
+
+    @abstractmethod
+    def conversation_id(self, body: Any) -> str | None: ...
+
+    @abstractmethod
+    def conversation_metadata(self, body: Any) -> Any: ...
+
+    @abstractmethod
+    def created_at(self, body: Any) -> Any:
+        """The creation time (unix seconds) a conversation reports, as found in the body."""
+
+    @abstractmethod
+    def item_id(self, item: Any) -> str | None: ...
+
+    @abstractmethod
+    def created_items(self, body: Any) -> list[Any] | None:
+        """The items a create-items call added, in the order given, or None if unreadable."""
+
+    def created_item_ids(self, body: Any) -> list[str] | None:
+        """Ids of the items a create-items call added, in the order given, or None if unreadable."""
+        items = self.created_items(body)
+        if items is None:
+            return None
+        ids = [self.item_id(item) for item in items]
+        return None if any(item_id is None for item_id in ids) else [i for i in ids if i is not None]
+
+    @abstractmethod
+    def page(self, body: Any) -> Page | None:
+        """A list response read as a page, or None if it does not have the list shape."""
+
+    # --- family rules ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def metadata_update_problems(self, given: Any, stored: Any) -> list[str]:
+        """What is wrong with `stored`, the metadata an update that sent `given` answered with.
+
+        Hold only what the vendor promises: where it leaves a choice open (merge or replace, say), every
+        choice must pass.
+        """
+
+    @abstractmethod
+    def metadata_when_omitted(self) -> tuple[Any, ...]:
+        """The metadata values a conversation created without any may have."""
+
+    @abstractmethod
+    def deletion_problems(self, body: Any, conversation_id: str) -> list[str]:
+        """What is wrong with the answer to deleting a conversation (empty when it is right)."""
+
+    @abstractmethod
+    def item_deletion_problems(self, body: Any, conversation_id: str) -> list[str]:
+        """What is wrong with the answer to deleting an item (empty when it is right)."""
+
+    # --- the shared checks' hooks, from the above -----------------------------------------------
+
+    def undo_create(self, exchange: Exchange) -> Request | None:
+        """Deleting the conversation a create answered with, if it made one."""
+        made = self.conversation_id(exchange.json) if 200 <= exchange.status < 300 else None
+        return self.delete_conversation(made) if made else None
+
+    def create_fixture(
+        self, ctx: CheckContext, *, identity: str | None = PRIMARY, items: int = 2, metadata_variant: int | None = 1
+    ) -> Fixture:
+        """A conversation with `items` sample items, their ids read back (oldest first)."""
+        metadata = self.sample_metadata(metadata_variant) if metadata_variant is not None else MISSING
+        created = ctx.send(
+            self.create_conversation(metadata=metadata, items=[self.sample_item(i) for i in range(items)]),
+            identity=identity,
+        )
+        ctx.require_status(created)
+        body = ctx.require_object(created)
+        conversation_id = self.conversation_id(body)
+        if conversation_id is None:
+            ctx.fail(created, "a conversation with an id", created.excerpt())
+            ctx.abort()
+        item_ids: list[str] = []
+        if items:
+            listing = ctx.send(
+                self.list_items(conversation_id, order="asc", limit=self.pagination.max_limit), identity=identity
+            )
+            page = self.page(listing.json)
+            if page is None or len(page.ids) < items:
+                ctx.fail(listing, f"a page listing the {items} items just created", listing.excerpt())
+                ctx.abort()
+            item_ids = page.ids
+        ids = {"conversation": conversation_id, **({"item": item_ids[0]} if item_ids else {})}
+        return Fixture(ids, body, identity, {"items": item_ids})
+
+    def discard_fixture(self, ctx: CheckContext, fixture: Fixture) -> None:
+        ctx.send(self.delete_conversation(fixture["conversation"]), identity=fixture.identity)
+
+    def snapshot(self, ctx: CheckContext, fixture: Fixture) -> dict[str, tuple[Exchange, Any]]:
+        cid = fixture["conversation"]
+        conversation = ctx.send(self.get_conversation(cid), identity=fixture.identity)
+        items = ctx.send(
+            self.list_items(cid, order=self.pagination.orders[0], limit=self.pagination.max_limit),
+            identity=fixture.identity,
+        )
+        page = self.page(items.json)
+        body = conversation.json if conversation.status == 200 else conversation.status
+        return {
+            "the conversation": (conversation, body),
+            "its items": (items, page.ids if page else items.status),
+        }
+
+    def unauthenticated_probes(self, fixture: Fixture) -> list[Request]:
+        cid, item = fixture["conversation"], fixture["item"]
+        return [
+            self.create_conversation(metadata=self.sample_metadata(2)),
+            self.get_conversation(cid),
+            self.update_conversation(cid, self.sample_metadata(3)),
+            self.create_items(cid, [self.sample_item(1)]),
+            self.list_items(cid),
+            self.get_item(cid, item),
+            self.delete_item(cid, item),
+            self.delete_conversation(cid),
+        ]
+
+    def foreign_probes(self, fixture: Fixture) -> list[Probe]:
+        cid, item = fixture["conversation"], fixture["item"]
+        requests = [
+            self.get_conversation(cid),
+            self.list_items(cid),
+            self.get_item(cid, item),
+            self.update_conversation(cid, self.sample_metadata(2)),
+            self.create_items(cid, [self.sample_item(5)]),
+            self.delete_item(cid, item),
+            self.delete_conversation(cid),
+        ]
+        return [Probe(request, self.not_found_status) for request in requests] + self.more_foreign_probes(cid, item)
+
+    @property
+    def listings(self) -> list[Listing]:
+        return [ConversationItems(self)]
+
+
+class ConversationItems(Listing):
+    """The items of a conversation the check made, walked with `after` = the last id of a page."""
+
+    name = "conversation items"
+    exclusive = True
+    added_at = None
+
+    def __init__(self, profile: ConversationProfile) -> None:
+        self.profile = profile
+        paging = profile.pagination
+        self.default_limit, self.min_limit, self.max_limit = paging.default_limit, paging.min_limit, paging.max_limit
+        self.orders = (*paging.orders, None)
+
+    def seed(self, ctx: CheckContext, count: int) -> Seeded:
+        p = self.profile
+        created = ctx.send(p.create_conversation())
+        ctx.require_status(created)
+        cid = p.conversation_id(ctx.require_object(created))
+        if cid is None:
+            ctx.fail(created, "a conversation with an id", created.excerpt())
+            ctx.abort()
+        ids: list[str] = []
+        while len(ids) < count:
+            batch = [p.sample_item(len(ids) + i) for i in range(min(p.pagination.max_items_per_call, count - len(ids)))]
+            added = ctx.send(p.create_items(cid, batch))
+            ctx.require_status(added)
+            new_ids = p.created_item_ids(added.json)
+            if new_ids is None or len(new_ids) != len(batch) or len(set(new_ids)) != len(new_ids):
+                ctx.fail(added, f"{len(batch)} distinct item ids for the {len(batch)} items added", added.excerpt())
+                ctx.abort()
+            ids += new_ids
+        return Seeded(cid, ids)
+
+    def request(self, scope: str | None, *, cursor: str | None, limit: int | None, order: str | None) -> Request:
+        assert scope is not None
+        return self.profile.list_items(scope, after=cursor, limit=limit, order=order)
+
+    def page(self, body: Any) -> Page | None:
+        return self.profile.page(body)
+
+    def expected(self, ids: list[str], order: str | None) -> list[str]:
+        paging = self.profile.pagination
+        effective = order or paging.default_order
+        return list(ids) if effective == paging.orders[0] else list(reversed(ids))
+
+    def discard(self, ctx: CheckContext, seeded: Seeded) -> None:
+        if seeded.scope:
+            ctx.send(self.profile.delete_conversation(seeded.scope))
