@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import typing as t
 
-import orjson
 from connexion import AsyncApp
 from connexion.exceptions import (
     BadRequestProblem,
@@ -35,6 +34,7 @@ from mockserver.errors import (
     Violation,
 )
 from mockserver.family import Family
+from mockserver.responses import dumps
 from mockserver.store import Store
 from mockserver.validation import VALIDATOR_MAP
 
@@ -71,7 +71,7 @@ def error_handler_for(family: Family) -> t.Callable[[ConnexionRequest, Exception
         return ConnexionResponse(
             status_code=rendered.status,
             mimetype="application/json",
-            body=orjson.dumps(rendered.body),
+            body=dumps(rendered.body),
             headers=rendered.headers,
         )
 

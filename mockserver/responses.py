@@ -15,10 +15,15 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: t.Any) -> bytes:
-        try:
-            return orjson.dumps(content)
-        except TypeError:  # integers beyond 64 bits, which clients may legitimately send and read back
-            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return dumps(content)
+
+
+def dumps(content: t.Any) -> bytes:
+    """Compact UTF-8 JSON; integers beyond 64 bits (which clients may send and read back) included."""
+    try:
+        return orjson.dumps(content)
+    except TypeError:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def json_response(content: t.Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
