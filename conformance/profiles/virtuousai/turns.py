@@ -28,6 +28,8 @@ from conformance.streaming import StreamedTurn, checked_frames, require_stream
 NO_ACTIVE_TURN = (404, 409)
 # Words in the prompts whose replies must outlast a cancel; the second try is longer.
 CANCEL_PROMPT_WORDS = (300, 900)
+# Words in the prompt of the turn watched while it streams (its reply must outlast a few requests).
+WHILE_STREAMING_WORDS = 200
 # A cancelled stream must end within this many seconds.
 CANCEL_STREAM_TIMEOUT = 30.0
 
@@ -58,7 +60,7 @@ def turns(ctx: CheckContext) -> None:
 def _while_streaming(ctx: CheckContext, fixture: Fixture) -> None:
     a, streaming = ctx.profile.api, ctx.profile.streaming  # type: ignore[attr-defined]
     tid = fixture["thread"]
-    with ctx.stream(streaming.turn_request(fixture, long_prompt(60))) as live:
+    with ctx.stream(streaming.turn_request(fixture, long_prompt(WHILE_STREAMING_WORDS))) as live:
         require_stream(ctx, live)
         frames = checked_frames(ctx, streaming, live)
         if next((frame for frame in frames if streaming.protocol.is_text(frame)), None) is None:
