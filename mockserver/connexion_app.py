@@ -34,6 +34,7 @@ from mockserver.errors import (
     Violation,
 )
 from mockserver.family import Family
+from mockserver.pipeline import CachedURIParser, FamilyApp
 from mockserver.responses import dumps
 from mockserver.store import Store
 from mockserver.validation import VALIDATOR_MAP
@@ -88,12 +89,18 @@ def _resolver(family: Family, handlers: t.Mapping[str, t.Callable]) -> Resolver:
     return Resolver(function_resolver=resolve)
 
 
-def build_family_app(family: Family, store: Store) -> AsyncApp:
-    """A Connexion ``AsyncApp`` serving ``family`` under its ``base_path``, keeping state in ``store``."""
+def build_family_app(family: Family, store: Store) -> FamilyApp:
+    """The app serving ``family`` under its ``base_path``, keeping state in ``store``.
+
+    It is a Connexion ``AsyncApp`` (``.connexion_app``) whose middleware stack is built at start-up and run
+    for matched operations as one call (``mockserver.pipeline``); everything else goes through the
+    ``AsyncApp`` itself.
+    """
     app = AsyncApp(
         f"mockserver.families.{family.name}",
         security_map=SECURITY_MAP,
         validator_map=VALIDATOR_MAP,
+        uri_parser_class=CachedURIParser,
     )
     app.add_api(
         family.spec_path,
@@ -105,4 +112,4 @@ def build_family_app(family: Family, store: Store) -> AsyncApp:
     handler = error_handler_for(family)
     for key in (MockError, ProblemException, HTTPException, 404, 405, Exception):
         app.add_error_handler(key, handler)
-    return app
+    return FamilyApp(app, handler)
