@@ -4,14 +4,20 @@ Plugged into Connexion's security middleware through ``security_map``, so the sp
 ``securitySchemes`` decide which operations need a key and where it is read from (bearer header,
 API-key header or cookie); the spec needs no ``x-*InfoFunc`` entries. Handlers read the tenant with
 ``current_tenant()``.
+
+Connexion's check inspects the token function's signature on every request to decide which keyword
+arguments to pass; the handlers here decide once, when Connexion builds the check at start-up, with
+the same outcome.
 """
 
 from __future__ import annotations
 
+import asyncio
 import typing as t
 
 from connexion.context import context
-from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
+from connexion.exceptions import OAuthResponseProblem
+from connexion.security import NO_VALUE, AbstractSecurityHandler, ApiKeySecurityHandler, BearerSecurityHandler
 
 
 def tenant_info(token: str, *args: t.Any, **kwargs: t.Any) -> dict | None:
@@ -20,14 +26,39 @@ def tenant_info(token: str, *args: t.Any, **kwargs: t.Any) -> dict | None:
     return {"sub": token} if token else None
 
 
-class TenantBearerHandler(BearerSecurityHandler):
+class _SignatureOnce(AbstractSecurityHandler):
+    """Connexion's ``_generic_check`` with the token function's signature inspected once, not per request."""
+
+    def _generic_check(self, func: t.Callable, exception_msg: str) -> t.Callable:
+        pass_scopes = self._accepts_kwarg(func, self.required_scopes_kw)
+        pass_request = self._accepts_kwarg(func, self.request_kw)
+
+        async def wrapper(request: t.Any, *args: t.Any, required_scopes: t.Any = None) -> t.Any:
+            kwargs = {}
+            if pass_scopes:
+                kwargs[self.required_scopes_kw] = required_scopes
+            if pass_request:
+                kwargs[self.request_kw] = request
+            token_info = func(*args, **kwargs)
+            while asyncio.iscoroutine(token_info):
+                token_info = await token_info
+            if token_info is NO_VALUE:
+                return NO_VALUE
+            if token_info is None:
+                raise OAuthResponseProblem(detail=exception_msg)
+            return token_info
+
+        return wrapper
+
+
+class TenantBearerHandler(_SignatureOnce, BearerSecurityHandler):
     """``Authorization: Bearer <key>``."""
 
     def _resolve_func(self, security_scheme: dict) -> t.Callable:
         return tenant_info
 
 
-class TenantApiKeyHandler(ApiKeySecurityHandler):
+class TenantApiKeyHandler(_SignatureOnce, ApiKeySecurityHandler):
     """An API key in a header, query parameter or cookie, as the scheme says."""
 
     def _resolve_func(self, security_scheme: dict) -> t.Callable:
