@@ -5,6 +5,12 @@ problem+json exceptions. These replacements keep Connexion's wiring (``validator
 ``InvalidRequest`` with the failing field, keyword, limit and value, so each family can phrase the
 error the way its vendor does. Compiled JSON Schema validators are built once per schema and cached.
 The OpenAPI 3.0 extension ``x-propertyNames`` is enforced like JSON Schema's ``propertyNames``.
+
+Request bodies are first checked by ``jsonschema_rs`` (Rust, installed with schemathesis) when the
+schema uses only keywords whose meaning both libraries share, rewritten so that OpenAPI's ``nullable``,
+the formats and ``x-propertyNames`` are decided exactly as the Python validator decides them. A body it
+accepts is accepted; anything else — and every schema it cannot take — goes to the Python validator,
+which alone decides what is wrong and how that is reported.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from connexion.validators import AbstractRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 from jsonschema.exceptions import relevance
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from mockserver.errors import InvalidRequest, Violation
 
@@ -49,6 +55,8 @@ def _is_uuid(value: object) -> bool:
     if isinstance(value, str):
         uuid.UUID(value)
     return True
+
+
 _compiled: dict[int, tuple[dict, t.Any]] = {}
 
 
@@ -59,6 +67,110 @@ def compiled_validator(schema: dict) -> t.Any:
         entry = (schema, _SchemaValidator(schema, format_checker=FORMAT_CHECKER))
         _compiled[id(schema)] = entry
     return entry[1]
+
+
+# --- the Rust pre-check ----------------------------------------------------------------------------
+
+try:
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - schemathesis installs it; without it everything is checked in Python
+    jsonschema_rs = None
+
+_SCHEMA_VALUED = ("items", "additionalProperties", "not")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_SCHEMA_MAPS = ("properties",)
+# Keywords both validators read the same way (Draft 4), and annotations neither reads.
+_SHARED = frozenset({
+    "type", "enum", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
+    "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minProperties",
+    "maxProperties", "allOf", "anyOf", "oneOf", "not", "format", "nullable", "x-nullable", "x-propertyNames",
+    "title", "description", "default", "example", "examples", "discriminator", "readOnly", "writeOnly",
+    "deprecated", "externalDocs", "xml", "components",
+})
+_EXACT_FLOAT = 2**53  # numeric limits at or beyond this may compare differently once converted to floats
+
+
+class _Unshared(Exception):
+    """The schema uses something the two validators might read differently."""
+
+
+def _rust_schema(schema: t.Any) -> t.Any:
+    """``schema`` rewritten for jsonschema_rs; raises ``_Unshared`` where it could disagree with Python."""
+    if not isinstance(schema, dict):
+        raise _Unshared(repr(schema)[:40])
+    out = dict(schema)
+    for key, value in schema.items():
+        if key not in _SHARED and not (key.startswith("x-") and key not in ("x-propertyNames", "x-nullable")):
+            raise _Unshared(key)
+        if key in ("minimum", "maximum") and (not isinstance(value, (int, float)) or abs(value) >= _EXACT_FLOAT):
+            raise _Unshared(key)
+        if key in _SCHEMA_VALUED and isinstance(value, dict):
+            out[key] = _rust_schema(value)
+        elif key == "items" and not isinstance(value, (dict, bool)):
+            raise _Unshared("items")
+        elif key in _SCHEMA_LISTS:
+            out[key] = [_rust_schema(branch) for branch in value]
+        elif key in _SCHEMA_MAPS:
+            out[key] = {name: _rust_schema(sub) for name, sub in value.items()}
+        elif key == "components":
+            out[key] = {**value, "schemas": {n: _rust_schema(s) for n, s in value.get("schemas", {}).items()}}
+    if schema.get("x-nullable") is True or schema.get("nullable"):
+        # Connexion lets null through "type" and "enum" of a nullable schema; every other keyword still applies.
+        if "type" in out:
+            types = list(out["type"]) if isinstance(out["type"], list) else [out["type"]]
+            out["type"] = types if "null" in types else [*types, "null"]
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+class _RustPropertyNames:
+    """``x-propertyNames`` for jsonschema_rs, decided by the Python validator on each name."""
+
+    def __init__(self, parent_schema: dict, value: dict, schema_path: t.Any) -> None:
+        self._validator = _SchemaValidator(value, format_checker=FORMAT_CHECKER)
+
+    def validate(self, instance: t.Any) -> None:
+        if isinstance(instance, dict):
+            for name in instance:
+                if not self._validator.is_valid(name):
+                    raise ValueError(f"invalid property name {name!r}")
+
+
+def _python_format(name: str) -> t.Callable[[str], bool]:
+    return lambda value: FORMAT_CHECKER.conforms(value, name)
+
+
+_rust: dict[int, tuple[dict, t.Any]] = {}
+
+
+def rust_validator(schema: dict) -> t.Any:
+    """A jsonschema_rs validator that accepts only what the Python validator accepts, or None."""
+    entry = _rust.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        validator = None
+        if jsonschema_rs is not None:
+            try:
+                validator = jsonschema_rs.Draft4Validator(
+                    _rust_schema(schema), validate_formats=True, ignore_unknown_formats=True,
+                    formats={name: _python_format(name) for name in FORMAT_CHECKER.checkers},
+                    keywords={"x-propertyNames": _RustPropertyNames})
+            except Exception:  # _Unshared, or a schema jsonschema_rs refuses: Python alone decides
+                validator = None
+        entry = (schema, validator)
+        _rust[id(schema)] = entry
+    return entry[1]
+
+
+def accepted_by_rust(schema: dict, instance: t.Any) -> bool:
+    """True if jsonschema_rs accepts ``instance`` (so the Python validator would too); False: ask Python."""
+    validator = rust_validator(schema)
+    if validator is None:
+        return False
+    try:
+        return bool(validator.is_valid(instance))
+    except Exception:
+        return False
 
 
 def _branch_type_values(branch: dict) -> list:
@@ -173,36 +285,53 @@ class SpecParameterValidator(ParameterValidator):
                     continue
                 if is_nullable(param) and is_null(value):
                     continue
-                error = _first_error(compiled_validator(param.get("schema", param)), value)
+                schema = param.get("schema", param)
+                if accepted_by_rust(schema, value):
+                    continue
+                error = _first_error(compiled_validator(schema), value)
                 if error is not None:
                     raise InvalidRequest([violation_from_error(error, location, (name,))])
 
 
 class SpecBodyValidator(AbstractRequestBodyValidator):
-    """Validates a JSON request body; bad JSON, a missing body and schema errors raise ``InvalidRequest``."""
+    """Validates a JSON request body; bad JSON, a missing body and schema errors raise ``InvalidRequest``.
 
-    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+    Instances hold only the operation's schema and flags, so one can serve every request of an operation.
+    """
+
+    @staticmethod
+    async def read(receive: Receive) -> tuple[bytes, list[Message]]:
+        """The whole body, and the messages that carried it (to replay them to the handler)."""
         messages = []
         more_body = True
         while more_body:
             message = await receive()
             messages.append(message)
             more_body = message.get("more_body", False)
-        raw = b"".join(m.get("body", b"") for m in messages)
+        if len(messages) == 1:
+            return messages[0].get("body", b""), messages
+        return b"".join(m.get("body", b"") for m in messages), messages
+
+    def check(self, raw: bytes) -> None:
+        """Raise ``InvalidRequest`` unless ``raw`` is a body the operation accepts."""
         if not raw.strip():
             if self._required:
                 required = list(self._schema.get("required", []))
                 raise InvalidRequest([Violation("body", (), "body", required, None, "request body is required")])
-            return self._insert_messages(receive, messages=messages), scope
+            return
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidRequest([Violation("body", (), "json", None, raw[:200].decode("utf-8", "replace"),
                                             str(exc))]) from None
-        if not (body is None and self._nullable):
+        if not (body is None and self._nullable) and not accepted_by_rust(self._schema, body):
             error = _first_error(compiled_validator(self._schema), body)
             if error is not None:
                 raise InvalidRequest([violation_from_error(error, "body")])
+
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        raw, messages = await self.read(receive)
+        self.check(raw)
         return self._insert_messages(receive, messages=messages), scope
 
 
