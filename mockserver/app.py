@@ -1,14 +1,16 @@
 """The mock's ASGI application: every family's Connexion app behind one URL space.
 
 Requests are dispatched by URL prefix (``/openai/v1`` …) to the family's app. Every response gets an
-``x-request-id`` header and the family's static headers. ``GET /`` lists the mounted families; any
-other path outside a family prefix is a JSON 404 naming the prefixes that exist.
+``x-request-id`` header (``req_`` + 32 random hex digits, from Python's per-process random generator:
+unique, not secret, and without a system call per request) and the family's static headers. ``GET /``
+lists the mounted families; any other path outside a family prefix is a JSON 404 naming the prefixes
+that exist.
 """
 
 from __future__ import annotations
 
-import secrets
 import typing as t
+from random import getrandbits
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,18 +30,21 @@ class MockApp:
         self.families = list(families)
         self.stores = {family.name: store_factory() for family in self.families}
         self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]]]] = []
+        self.family_apps: dict[str, ASGIApp] = {}
+        """Each family's own ASGI app, by family name."""
         for family in sorted(self.families, key=lambda f: len(f.base_path), reverse=True):
             extra = [(k.lower().encode(), v.encode()) for k, v in family.response_headers.items()]
-            app = build_family_app(family, self.stores[family.name])
+            app = self.family_apps[family.name] = build_family_app(family, self.stores[family.name])
             self._mounts.append((family.base_path.rstrip("/"), app, extra))
+        self._prefixes = [(prefix, prefix + "/", app, extra) for prefix, app, extra in self._mounts]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
         path: str = scope.get("path", "")
-        for prefix, app, extra in self._mounts:
-            if path == prefix or path.startswith(prefix + "/"):
+        for prefix, prefix_slash, app, extra in self._prefixes:
+            if path.startswith(prefix_slash) or path == prefix:
                 await app(scope, receive, _with_headers(send, extra))
                 return
         await self._outside_families(scope, receive, _with_headers(send, []))
@@ -65,12 +70,15 @@ class MockApp:
                 return
 
 
+def request_id() -> bytes:
+    """A new ``x-request-id`` value."""
+    return b"req_%032x" % getrandbits(128)
+
+
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = list(message.get("headers", []))
-            headers.append((b"x-request-id", f"req_{secrets.token_hex(16)}".encode()))
-            headers.extend(extra)
+            headers = [*message.get("headers", ()), (b"x-request-id", request_id()), *extra]
             message = {**message, "headers": headers}
         await send(message)
 
