@@ -7,6 +7,7 @@ message content is stored as parts, deleting a conversation makes every later ca
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 from mockserver.auth import current_tenant
@@ -49,14 +50,21 @@ def item_not_found(item_id: str, param: str | None = None) -> NotFound:
 # Input items → stored items
 
 
+def _word(value: t.Any) -> t.Any:
+    """An enumerated string (type, role, status) as its one shared copy, so stored items do not each
+    carry their own."""
+    return sys.intern(value) if type(value) is str else value
+
+
 def _stored_parts(content: t.Any, role: str) -> list[dict]:
     assistant = role == "assistant"
     if isinstance(content, str):
-        content = [{"type": "input_text", "text": content}]
+        return [{"type": "output_text" if assistant else "input_text", "text": content, **(
+            {"annotations": [], "logprobs": []} if assistant else {})}]
     parts = []
     for part in content:
         part = dict(part)
-        kind = part["type"]
+        kind = part["type"] = _word(part["type"])
         if assistant and kind == "input_text":
             part["type"] = kind = "output_text"
         if kind == "output_text":
@@ -65,18 +73,18 @@ def _stored_parts(content: t.Any, role: str) -> list[dict]:
         elif kind == "input_image":
             part.setdefault("detail", "auto")
         parts.append(part)
-    return parts
+    return parts[:]  # a copy is allocated at its exact size
 
 
 def _stored_item(item: dict, referenced: dict | None) -> dict:
     if referenced is not None:
         kind = referenced["type"]
         return {**referenced, "id": new_id(ID_PREFIX[kind])}
-    kind = item.get("type", "message")
+    kind = _word(item.get("type", "message"))
     stored: dict[str, t.Any] = {"id": new_id(ID_PREFIX[kind]), "type": kind,
-                                "status": item.get("status", "completed")}
+                                "status": _word(item.get("status", "completed"))}
     if kind == "message":
-        stored["role"] = item["role"]
+        stored["role"] = _word(item["role"])
         stored["content"] = _stored_parts(item["content"], item["role"])
         if "phase" in item:
             stored["phase"] = item["phase"]
