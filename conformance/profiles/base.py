@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformance.http import NO_BODY, NOT_JSON, PRIMARY, Exchange, Request
 from conformance.spec import Spec, spec_path
@@ -296,7 +296,3 @@ class Profile(ABC):
         a refusal against the server.
         """
         return None
-
-
-# A check entry of `Profile.checks`.
-CheckEntry = Union[str, CheckFunction]

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformance.http import PRIMARY, Exchange, Request
-from conformance.profiles.base import Fixture, LimitCase, Listing, Probe, Profile
+from conformance.profiles.base import CheckFunction, Fixture, LimitCase, Listing, Probe, Profile
 from conformance.profiles.virtuousai import api
 from conformance.profiles.virtuousai.attachments import attachments
 from conformance.profiles.virtuousai.bulk_delete import bulk_delete
@@ -28,6 +28,7 @@ from conformance.profiles.virtuousai.turns import turns
 if TYPE_CHECKING:
     from conformance.context import CheckContext
 
+
 class VirtuousAIProfile(Profile):
     name = "virtuousai"
     title = "VirtuousAI Chat"
@@ -35,10 +36,10 @@ class VirtuousAIProfile(Profile):
     error_schema = "HTTPError"
     rejection_status = 422
 
-    checks: ClassVar[tuple[Any, ...]] = (
+    checks: ClassVar[tuple[str | CheckFunction, ...]] = (
         lifecycle, "pagination", "limits", "auth", "tenant_isolation", "error_envelope", "sse_stream",
     )
-    extra_checks: ClassVar[tuple[Any, ...]] = (turns, attachments, feedback, crystallize, bulk_delete)
+    extra_checks: ClassVar[tuple[CheckFunction, ...]] = (turns, attachments, feedback, crystallize, bulk_delete)
 
     # The spec's limits, read from its schema keywords.
     @cached_property
