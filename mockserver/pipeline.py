@@ -211,6 +211,7 @@ class CompiledOperation:
         self.validation_operation = operation
         self.consumes = list(operation.consumes)
         self._consumed = MediaTypeDict([(c.lower(), None) for c in self.consumes]) if self.consumes else None
+        self._accepted: dict[str, bool] = {}
         self._body_validators: dict[tuple[str, str], t.Any] = {}
         self.context_operation = context_operation
         self.handler_function = handler._fn
@@ -234,7 +235,14 @@ class CompiledOperation:
         return mime_type, encoding
 
     def _check_mime_type(self, mime_type: str) -> None:
-        if self._consumed is not None and mime_type.lower() not in self._consumed:
+        if self._consumed is None:
+            return
+        accepted = self._accepted.get(mime_type)
+        if accepted is None:
+            accepted = mime_type.lower() in self._consumed  # media ranges: an fnmatch per consumed type
+            if len(self._accepted) < _BOUNDED_CACHE:
+                self._accepted[mime_type] = accepted
+        if not accepted:
             raise UnsupportedMediaTypeProblem(detail=f"Invalid Content-type ({mime_type}), expected {self.consumes}")
 
     def _body_validator(self, mime_type: str, encoding: str) -> t.Any:

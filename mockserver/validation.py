@@ -273,7 +273,10 @@ class SpecParameterValidator(ParameterValidator):
             params = self.parameters.get(location)
             if not params:
                 continue
-            values = getattr(request, attribute)
+            if location == "query" and not request.scope.get("query_string"):
+                values = {}  # what parsing an empty query string resolves to
+            else:
+                values = getattr(request, attribute)
             for param in params:
                 name = param["name"]
                 key = name.replace("-", "_") if location == "path" else name
