@@ -119,10 +119,10 @@ def _run_check(
                 curl=last.curl if last else "",
             )
         )
-    if skipped is not None:
-        status = Status.SKIPPED
+    if ctx.failures:  # a check that found violations and then could not go on still failed
+        status = Status.FAILED
     else:
-        status = Status.FAILED if ctx.failures else Status.PASSED
+        status = Status.SKIPPED if skipped is not None else Status.PASSED
     result = CheckResult(
         name=name,
         status=status,

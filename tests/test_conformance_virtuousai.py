@@ -23,7 +23,7 @@ from tests.virtuousai_variants import BROKEN, FAITHFUL
 
 FAMILY_PATH = "/virtuousai/api/v1"
 CHECKS = {"lifecycle", "pagination", "limits", "auth", "tenant_isolation", "error_envelope", "sse_stream", "turns",
-          "attachments", "feedback", "crystallize", "bulk_delete"}
+          "cancel", "attachments", "feedback", "crystallize", "bulk_delete"}
 
 
 def run_suite(base_url: str, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -146,3 +146,24 @@ def test_ui_message_stream_order_rules() -> None:
     assert protocol.sequence_problems(frames(start, text_start, delta, end, finish, "[DONE]", "[DONE]"))
     assert protocol.sequence_problems(frames(start, text_start, {**delta, "id": "u"}, end, finish, "[DONE]"))
     assert protocol.text(frames(start, text_start, delta, delta, end, finish, "[DONE]")) == "HiHi"
+
+
+def test_a_check_that_fails_and_then_skips_still_fails() -> None:
+    import io
+
+    from conformance.checks import Check
+    from conformance.context import RunSettings
+    from conformance.findings import Status
+    from conformance.report import ConsoleReporter
+    from conformance.runner import _run_check
+
+    def half_done(ctx) -> None:
+        """Finds a violation, then cannot go on."""
+        ctx.fail(None, "something", "something else", operation="(test)")
+        ctx.skip("cannot go on")
+
+    client = RecordingClient("http://127.0.0.1:9", identities={}, auth_headers=PROFILE.auth_headers)
+    result = _run_check(Check("half_done", half_done), client, PROFILE, RunSettings("http://127.0.0.1:9", 1, 1),
+                        ConsoleReporter(io.StringIO()))
+    client.close()
+    assert result.status is Status.FAILED and result.reason == "cannot go on" and len(result.failures) == 1

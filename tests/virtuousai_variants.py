@@ -170,6 +170,15 @@ class _SecondStreamAllowed(Handlers):
         return await super().stream_turn(thread_id, body)
 
 
+class _CompletedAtStart(Handlers):
+    """The thread says its turn is completed as soon as it starts streaming."""
+
+    def _update_thread(self, tenant: str, thread_id: str, changes: dict, *, activity: bool = False) -> dict | None:
+        if changes.get("lastTurnStatus") in ("pending", "running"):
+            changes = {**changes, "lastTurnStatus": "completed"}
+        return super()._update_thread(tenant, thread_id, changes, activity=activity)
+
+
 class _CancelIgnored(Handlers):
     """Cancel answers 204 but the turn streams on and completes with its full reply."""
 
@@ -319,7 +328,9 @@ BROKEN: dict[str, Variant] = {
     "patch-replaces-thread": Variant("update nulls the fields left out", "lifecycle", _with_handlers(_PatchReplaces)),
     "second-stream-allowed": Variant("a second turn may stream while one is active", "turns",
                                      _with_handlers(_SecondStreamAllowed)),
-    "cancel-ignored": Variant("cancel answers 204 but the turn completes", "turns", _with_handlers(_CancelIgnored)),
+    "completed-at-start": Variant("a turn is reported completed while it streams", "turns",
+                                  _with_handlers(_CompletedAtStart)),
+    "cancel-ignored": Variant("cancel answers 204 but the turn completes", "cancel", _with_handlers(_CancelIgnored)),
     "bulk-delete-counts-requested": Variant("deletedCount counts the ids asked for", "bulk_delete",
                                             _with_handlers(_CountsRequested)),
     "attachments-offset-ignored": Variant("the attachment list ignores offset", "attachments",

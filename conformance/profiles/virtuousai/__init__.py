@@ -7,7 +7,7 @@ turns streamed in the Vercel AI SDK's UI Message Stream protocol; deletes and ca
 - `profile.py`: the profile (requests, fixtures, probes and limits for the shared checks);
 - `api.py`: the operations as requests, and the steps the family's checks share;
 - `listings.py`, `chat_stream.py`: the shared pagination and sse_stream checks' hooks;
-- `lifecycle.py`, `turns.py`, `attachments.py`, `feedback.py`, `crystallize.py`, `bulk_delete.py`:
+- `lifecycle.py`, `turns.py`, `cancel.py`, `attachments.py`, `feedback.py`, `crystallize.py`, `bulk_delete.py`:
   the family's own checks.
 """
 

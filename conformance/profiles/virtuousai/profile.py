@@ -17,6 +17,7 @@ from conformance.profiles.base import CheckFunction, Fixture, LimitCase, Listing
 from conformance.profiles.virtuousai import api
 from conformance.profiles.virtuousai.attachments import attachments
 from conformance.profiles.virtuousai.bulk_delete import bulk_delete
+from conformance.profiles.virtuousai.cancel import cancel
 from conformance.profiles.virtuousai.chat_stream import ChatStreaming
 from conformance.profiles.virtuousai.crystallize import crystallize
 from conformance.profiles.virtuousai.feedback import feedback
@@ -39,7 +40,9 @@ class VirtuousAIProfile(Profile):
     checks: ClassVar[tuple[str | CheckFunction, ...]] = (
         lifecycle, "pagination", "limits", "auth", "tenant_isolation", "error_envelope", "sse_stream",
     )
-    extra_checks: ClassVar[tuple[CheckFunction, ...]] = (turns, attachments, feedback, crystallize, bulk_delete)
+    extra_checks: ClassVar[tuple[CheckFunction, ...]] = (
+        turns, cancel, attachments, feedback, crystallize, bulk_delete,
+    )
 
     # The spec's limits, read from its schema keywords.
     @cached_property
