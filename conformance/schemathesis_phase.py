@@ -18,6 +18,12 @@ a string describing the whole stream and put one event's payload schema in `x-st
 So the document handed to schemathesis (`schemathesis_document`) describes each event as an object
 with string `data`; the payloads themselves (JSON chunks, `[DONE]`) are validated by the `sse_stream`
 check, which knows the stream protocol (chunk types the schema does not list, the sentinel, order).
+
+Undocumented choices: where a contract records a choice for behaviour the vendor does not document
+(VirtuousAI: how crystallize refuses, how an undecodable cursor is refused), a server that chose
+otherwise answers with a status or body the spec does not declare; `Profile.tolerated` names such
+answers, and their status_code_conformance / response_schema_conformance reports are dropped (and
+counted in a note), as the family's own checks accept them too.
 """
 
 from __future__ import annotations

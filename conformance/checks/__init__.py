@@ -1,7 +1,9 @@
 """The generic contract checks: plain functions taking a `CheckContext`, registered here by name.
 
 A check records violations on its context (`ctx.fail`) and may stop early (`ctx.abort`) or declare
-itself not applicable (`ctx.skip`). Family specifics come from `ctx.profile`.
+itself not applicable (`ctx.skip`). Family specifics come from `ctx.profile` and its hooks; checks
+only one family's API can run live with that family (`conformance/profiles/<family>/`), and
+`lifecycle` here is written for the conversation-with-items shape (`ConversationProfile`).
 """
 
 from __future__ import annotations
