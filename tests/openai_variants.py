@@ -10,21 +10,23 @@ Run one as a server: ``python -m tests.openai_variants VARIANT --port 0``.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import orjson
-import yaml
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.errors import ErrorResponse, MethodNotAllowed, MockError, RouteNotFound
 from mockserver.families import openai as faithful
-from mockserver.family import SPEC_DIR, Family
+from mockserver.family import Family
 from mockserver.responses import JSONResponse, json_response
-from mockserver.store import MemoryStore
+from tests.variants import (
+    TenantBlindStore,
+    Variant,
+    no_key_needed,
+    serve_variant,
+    with_errors,
+    with_handlers,
+    with_spec,
+)
 
 
 def _envelope_without_type(error: MockError) -> ErrorResponse:
@@ -146,109 +148,54 @@ def _unknown_route_as_problem(error: MockError) -> ErrorResponse:
     return faithful.render_error(error)
 
 
-class _TenantBlindStore(MemoryStore):
-    """Every key sees every other key's data."""
-
-    def collection(self, tenant: str, name: str):
-        return super().collection("everyone", name)
-
-    def find(self, tenant: str, name: str):
-        return super().find("everyone", name)
-
-    def drop(self, tenant: str, name: str) -> None:
-        super().drop("everyone", name)
-
-
-def _spec_allowing_32_metadata_pairs() -> str:
-    spec = yaml.safe_load((SPEC_DIR / faithful.FAMILY.spec_file).read_text())
+def _allow_32_metadata_pairs(spec: dict) -> None:
     spec["components"]["schemas"]["Metadata"]["maxProperties"] = 32
     spec["components"]["schemas"]["StoredMetadata"]["maxProperties"] = 32
-    path = Path(tempfile.mkdtemp(prefix="broken-spec-")) / "openai-conversations.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return str(path)
 
 
-def _no_key_needed(app: ASGIApp) -> ASGIApp:
-    """Requests without a key are served as if they had one."""
-
-    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not any(name == b"authorization" for name, _ in scope["headers"]):
-            scope = {**scope, "headers": [*scope["headers"], (b"authorization", b"Bearer anonymous")]}
-        await app(scope, receive, send)
-
-    return serve
+def _handlers(handlers: type) -> Callable[[], Family]:
+    return with_handlers(faithful.FAMILY, handlers)
 
 
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    description: str
-    caught_by: str
-    family: Callable[[], Family]
-    store: Callable[[], MemoryStore] = MemoryStore
-    wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app
-
-
-def _with_handlers(cls: type[faithful.ConversationsHandlers]) -> Callable[[], Family]:
-    return lambda: dataclasses.replace(faithful.FAMILY, create_handlers=lambda store: cls(store).operations())
+def _errors(render: Callable[[MockError], ErrorResponse]) -> Callable[[], Family]:
+    return with_errors(faithful.FAMILY, render)
 
 
 BROKEN: dict[str, Variant] = {
     "envelope-without-type": Variant("error bodies lack error.type", "error_envelope",
-                                     lambda: dataclasses.replace(faithful.FAMILY,
-                                                                 render_error=_envelope_without_type)),
+                                     _errors(_envelope_without_type)),
     "unknown-route-problem-json": Variant("unknown URLs get problem+json, not the envelope", "error_envelope",
-                                          lambda: dataclasses.replace(faithful.FAMILY,
-                                                                      render_error=_unknown_route_as_problem)),
+                                          _errors(_unknown_route_as_problem)),
     "cursor-skips-item": Variant("a page after a cursor skips one item", "pagination",
-                                 _with_handlers(_CursorSkipsItem)),
+                                 _handlers(_CursorSkipsItem)),
     "has-more-always-false": Variant("has_more is always false", "pagination",
-                                     _with_handlers(_HasMoreAlwaysFalse)),
-    "limit-ignored": Variant("limit is ignored (pages of up to 100)", "pagination", _with_handlers(_LimitIgnored)),
+                                     _handlers(_HasMoreAlwaysFalse)),
+    "limit-ignored": Variant("limit is ignored (pages of up to 100)", "pagination", _handlers(_LimitIgnored)),
     "delete-leaves-readable": Variant("a deleted conversation stays readable", "lifecycle",
-                                      _with_handlers(_DeleteLeavesReadable)),
+                                      _handlers(_DeleteLeavesReadable)),
     "cross-tenant-read": Variant("every key sees every tenant's data", "tenant_isolation",
-                                 lambda: faithful.FAMILY, _TenantBlindStore),
+                                 lambda: faithful.FAMILY, TenantBlindStore),
     "no-key-needed": Variant("requests without an API key are served", "auth", lambda: faithful.FAMILY,
-                             wrap=_no_key_needed),
+                             wrap=no_key_needed()),
     "items-lack-status": Variant("listed items lack the required status", "schemathesis:response_schema_conformance",
-                                 _with_handlers(_ItemsLackStatus)),
+                                 _handlers(_ItemsLackStatus)),
     "crash-on-include": Variant("listing with include is a 500", "schemathesis:not_a_server_error",
-                                _with_handlers(_CrashOnInclude)),
+                                _handlers(_CrashOnInclude)),
     "accepts-17-metadata-pairs": Variant("metadata with 17 pairs is accepted", "limits",
-                                         lambda: dataclasses.replace(
-                                             faithful.FAMILY, spec_file=_spec_allowing_32_metadata_pairs())),
+                                         with_spec(faithful.FAMILY, _allow_32_metadata_pairs)),
 }
 
 
 FAITHFUL: dict[str, Variant] = {
-    "merging-update": Variant("update merges metadata", "", _with_handlers(_MergingUpdate)),
+    "merging-update": Variant("update merges metadata", "", _handlers(_MergingUpdate)),
     "empty-page-ids-empty-strings": Variant("empty pages have first_id/last_id ''", "",
-                                            _with_handlers(_EmptyPageIdsAreEmptyStrings)),
-    "unknown-cursor-400": Variant("an unknown after cursor is a 400", "", _with_handlers(_UnknownCursorIs400)),
+                                            _handlers(_EmptyPageIdsAreEmptyStrings)),
+    "unknown-cursor-400": Variant("an unknown after cursor is a 400", "", _handlers(_UnknownCursorIs400)),
     "wrong-method-404": Variant("a wrong method is 404 like an unknown URL", "",
-                                lambda: dataclasses.replace(faithful.FAMILY, render_error=_wrong_method_is_404)),
+                                _errors(_wrong_method_is_404)),
 }
 VARIANTS = {**BROKEN, **FAITHFUL}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("variant", choices=sorted(VARIANTS))
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    import socket
-
-    import uvicorn
-
-    from mockserver.app import MockApp
-
-    variant = VARIANTS[args.variant]
-    app = variant.wrap(MockApp([variant.family()], store_factory=variant.store))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", args.port))
-    print(f"broken variant {args.variant} listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
-
-
 if __name__ == "__main__":
-    main()
+    serve_variant(VARIANTS, __doc__)

@@ -10,24 +10,26 @@ Run one as a server: ``python -m tests.virtuousai_variants VARIANT --port 0``.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import tempfile
 import typing as t
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
-import yaml
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.auth import current_tenant
 from mockserver.cursors import decode_cursor, encode_cursor
 from mockserver.errors import ErrorResponse, MockError, NotFound
 from mockserver.families import virtuousai as faithful
-from mockserver.family import SPEC_DIR, Family
+from mockserver.family import Family
 from mockserver.responses import JSONResponse, json_response
-from mockserver.store import MemoryStore
+from tests.variants import (
+    TenantBlindStore,
+    Variant,
+    no_key_needed,
+    serve_variant,
+    with_errors,
+    with_handlers,
+    with_spec,
+)
 
 Handlers = faithful.ChatHandlers
 THREADS = faithful.THREADS
@@ -256,128 +258,71 @@ def _bad_cursor_400(error: MockError) -> ErrorResponse:
     return rendered
 
 
-class _TenantBlindStore(MemoryStore):
-    """Every key sees every other key's data."""
-
-    def collection(self, tenant: str, name: str):
-        return super().collection("everyone", name)
-
-    def find(self, tenant: str, name: str):
-        return super().find("everyone", name)
-
-    def drop(self, tenant: str, name: str) -> None:
-        super().drop("everyone", name)
-
-
-def _spec_allowing_200_bulk_ids() -> str:
-    spec = yaml.safe_load((SPEC_DIR / faithful.FAMILY.spec_file).read_text())
-    spec["components"]["schemas"]["BulkDeleteRequest"]["properties"]["threadIds"]["maxItems"] = 200
-    path = Path(tempfile.mkdtemp(prefix="broken-spec-")) / "virtuousai-chat.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return str(path)
-
-
 _CREDENTIALS = (b"authorization", b"x-api-key", b"vai_token", b"cookie")
 
 
-def _no_key_needed(app: ASGIApp) -> ASGIApp:
-    """Requests without a key are served as if they had one."""
-
-    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not any(name in _CREDENTIALS for name, _ in scope["headers"]):
-            scope = {**scope, "headers": [*scope["headers"], (b"authorization", b"Bearer anonymous")]}
-        await app(scope, receive, send)
-
-    return serve
+def _allow_200_bulk_ids(spec: dict) -> None:
+    spec["components"]["schemas"]["BulkDeleteRequest"]["properties"]["threadIds"]["maxItems"] = 200
 
 
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    description: str
-    caught_by: str
-    family: Callable[[], Family]
-    store: Callable[[], MemoryStore] = MemoryStore
-    wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app
+def _handlers(handlers: type) -> Callable[[], Family]:
+    return with_handlers(faithful.FAMILY, handlers)
 
 
-def _with_handlers(cls: type[Handlers]) -> Callable[[], Family]:
-    return lambda: dataclasses.replace(faithful.FAMILY, create_handlers=lambda store: cls(store).operations())
-
-
-def _with_errors(render: Callable[[MockError], ErrorResponse]) -> Callable[[], Family]:
-    return lambda: dataclasses.replace(faithful.FAMILY, render_error=render)
+def _errors(render: Callable[[MockError], ErrorResponse]) -> Callable[[], Family]:
+    return with_errors(faithful.FAMILY, render)
 
 
 BROKEN: dict[str, Variant] = {
     # The issue's five.
-    "flat-string-422-detail": Variant("a 422's detail is one string", "error_envelope", _with_errors(_flat_string_422)),
+    "flat-string-422-detail": Variant("a 422's detail is one string", "error_envelope", _errors(_flat_string_422)),
     "cursor-repeats-item": Variant("the threads cursor repeats the last item of a page", "pagination",
-                                   _with_handlers(_CursorRepeatsItem)),
-    "stream-missing-text-end": Variant("the stream has no text-end", "sse_stream", _with_handlers(_NoTextEnd)),
-    "stream-missing-done": Variant("the stream does not end with [DONE]", "sse_stream", _with_handlers(_NoDone)),
+                                   _handlers(_CursorRepeatsItem)),
+    "stream-missing-text-end": Variant("the stream has no text-end", "sse_stream", _handlers(_NoTextEnd)),
+    "stream-missing-done": Variant("the stream does not end with [DONE]", "sse_stream", _handlers(_NoDone)),
     "deltas-differ-from-stored-message": Variant("deltas are trimmed, the stored message is not", "sse_stream",
-                                                 _with_handlers(_DeltasTrimmed)),
+                                                 _handlers(_DeltasTrimmed)),
     "cross-tenant-read": Variant("every key sees every tenant's data", "tenant_isolation",
-                                 lambda: faithful.FAMILY, _TenantBlindStore),
+                                 lambda: faithful.FAMILY, TenantBlindStore),
     # One more for every other check the profile runs.
     "cursor-on-full-last-page": Variant("a full last page still hands out a cursor", "pagination",
-                                        _with_handlers(_CursorOnFullLastPage)),
+                                        _handlers(_CursorOnFullLastPage)),
     "offset-cursor": Variant("the threads cursor is an offset (a new thread shifts the walk)", "pagination",
-                             _with_handlers(_OffsetCursor)),
-    "delta-without-id": Variant("text-delta chunks lack their id", "sse_stream", _with_handlers(_DeltaWithoutId)),
-    "patch-replaces-thread": Variant("update nulls the fields left out", "lifecycle", _with_handlers(_PatchReplaces)),
+                             _handlers(_OffsetCursor)),
+    "delta-without-id": Variant("text-delta chunks lack their id", "sse_stream", _handlers(_DeltaWithoutId)),
+    "patch-replaces-thread": Variant("update nulls the fields left out", "lifecycle", _handlers(_PatchReplaces)),
     "second-stream-allowed": Variant("a second turn may stream while one is active", "turns",
-                                     _with_handlers(_SecondStreamAllowed)),
+                                     _handlers(_SecondStreamAllowed)),
     "completed-at-start": Variant("a turn is reported completed while it streams", "turns",
-                                  _with_handlers(_CompletedAtStart)),
-    "cancel-ignored": Variant("cancel answers 204 but the turn completes", "cancel", _with_handlers(_CancelIgnored)),
+                                  _handlers(_CompletedAtStart)),
+    "cancel-ignored": Variant("cancel answers 204 but the turn completes", "cancel", _handlers(_CancelIgnored)),
     "bulk-delete-counts-requested": Variant("deletedCount counts the ids asked for", "bulk_delete",
-                                            _with_handlers(_CountsRequested)),
+                                            _handlers(_CountsRequested)),
     "attachments-offset-ignored": Variant("the attachment list ignores offset", "attachments",
-                                          _with_handlers(_OffsetIgnored)),
-    "feedback-drops-comment": Variant("feedback loses its comment", "feedback", _with_handlers(_FeedbackDropsComment)),
-    "crystallize-always": Variant("any thread can be crystallized", "crystallize", _with_handlers(_CrystallizeAlways)),
+                                          _handlers(_OffsetIgnored)),
+    "feedback-drops-comment": Variant("feedback loses its comment", "feedback", _handlers(_FeedbackDropsComment)),
+    "crystallize-always": Variant("any thread can be crystallized", "crystallize", _handlers(_CrystallizeAlways)),
     "no-key-needed": Variant("requests without an API key are served", "auth", lambda: faithful.FAMILY,
-                             wrap=_no_key_needed),
+                             wrap=no_key_needed(_CREDENTIALS)),
     "bulk-delete-101-ids": Variant("bulk delete takes more than 100 ids", "limits",
-                                   lambda: dataclasses.replace(faithful.FAMILY,
-                                                               spec_file=_spec_allowing_200_bulk_ids())),
+                                   with_spec(faithful.FAMILY, _allow_200_bulk_ids)),
 }
 
 FAITHFUL: dict[str, Variant] = {
-    "cancel-idle-404": Variant("cancel without an active turn is 404", "", _with_handlers(_CancelIdle404)),
+    "cancel-idle-404": Variant("cancel without an active turn is 404", "", _handlers(_CancelIdle404)),
     "crystallize-ineligible-409": Variant("an ineligible thread is a 409", "",
-                                          _with_handlers(_crystallize_refusing_with(409))),
+                                          _handlers(_crystallize_refusing_with(409))),
     "crystallize-ineligible-422": Variant("an ineligible thread is a 422 with a text detail", "",
-                                          _with_handlers(_crystallize_refusing_with(422))),
+                                          _handlers(_crystallize_refusing_with(422))),
     "text-format-messages": Variant("messages have format text and no rawData", "",
-                                    _with_handlers(_TextFormatMessages)),
+                                    _handlers(_TextFormatMessages)),
     "extra-chunk-types": Variant("steps, reasoning and data chunks around the text", "",
-                                 _with_handlers(_ExtraChunkTypes)),
-    "two-text-blocks": Variant("the reply in two text blocks", "", _with_handlers(_TwoTextBlocks)),
-    "bad-cursor-400": Variant("an undecodable cursor is a 400", "", _with_errors(_bad_cursor_400)),
+                                 _handlers(_ExtraChunkTypes)),
+    "two-text-blocks": Variant("the reply in two text blocks", "", _handlers(_TwoTextBlocks)),
+    "bad-cursor-400": Variant("an undecodable cursor is a 400", "", _errors(_bad_cursor_400)),
 }
 VARIANTS = {**BROKEN, **FAITHFUL}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("variant", choices=sorted(VARIANTS))
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    import socket
-
-    import uvicorn
-
-    from mockserver.app import MockApp
-
-    variant = VARIANTS[args.variant]
-    app = variant.wrap(MockApp([variant.family()], store_factory=variant.store))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", args.port))
-    print(f"variant {args.variant} listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
-
-
 if __name__ == "__main__":
-    main()
+    serve_variant(VARIANTS, __doc__)
