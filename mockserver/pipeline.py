@@ -19,7 +19,6 @@ that both paths answer alike.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import typing as t
 from copy import deepcopy
@@ -284,10 +283,11 @@ class CompiledOperation:
         mime_type, encoding = self._content_type(any_case)
         self._check_mime_type(mime_type)
         raw: bytes | None = None
+        parsed: t.Any = None
         validator = self._body_validator(mime_type, encoding)
         if type(validator) is SpecBodyValidator:
             raw, messages = await validator.read(receive)
-            validator.check(raw)
+            parsed = validator.check(raw)
             receive = validator._insert_messages(receive, messages=messages)
         elif validator is not None:
             receive, scope = await validator.wrap_receive(receive, scope=scope)
@@ -303,22 +303,22 @@ class CompiledOperation:
         if mimetype in FORM_CONTENT_TYPES:
             response = await self._call_as_connexion()
         else:
-            response = await self._call_handler(scope, receive, request, raw, context, content_type, mimetype)
+            response = await self._call_handler(scope, receive, request, raw, parsed, context, content_type,
+                                                mimetype)
         await response(scope, receive, send)
 
     async def _call_handler(self, scope: Scope, receive: Receive, request: ConnexionRequest, raw: bytes | None,
-                            context: dict, content_type: str, mimetype: str) -> Response:
-        """Connexion's parameter and response decorators around the handler, for non-form requests."""
+                            parsed: t.Any, context: dict, content_type: str, mimetype: str) -> Response:
+        """Connexion's parameter and response decorators around the handler, for non-form requests.
+
+        ``parsed`` is the body the validator already parsed from ``raw``; it is not parsed twice."""
         builder = self.arguments
         body = None
         if builder.wants_body:
             if raw is None:
                 body = await ConnexionRequest(scope, receive, uri_parser=self.uri_parser).get_body()
             elif is_json_mimetype(content_type):
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = None
+                body = parsed
             else:
                 body = raw or None
         query = request.query_params if scope["query_string"] else {}  # resolve_query({}) is {}

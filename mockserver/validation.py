@@ -15,6 +15,8 @@ which alone decides what is wrong and how that is reported.
 
 from __future__ import annotations
 
+import json
+import re
 import typing as t
 import uuid
 
@@ -296,6 +298,9 @@ class SpecParameterValidator(ParameterValidator):
                     raise InvalidRequest([violation_from_error(error, location, (name,))])
 
 
+_LONG_INTEGER = re.compile(rb"\d{19}")
+
+
 class SpecBodyValidator(AbstractRequestBodyValidator):
     """Validates a JSON request body; bad JSON, a missing body and schema errors raise ``InvalidRequest``.
 
@@ -315,22 +320,30 @@ class SpecBodyValidator(AbstractRequestBodyValidator):
             return messages[0].get("body", b""), messages
         return b"".join(m.get("body", b"") for m in messages), messages
 
-    def check(self, raw: bytes) -> None:
-        """Raise ``InvalidRequest`` unless ``raw`` is a body the operation accepts."""
+    def check(self, raw: bytes) -> t.Any:
+        """The parsed body (None when empty), or ``InvalidRequest`` unless it is one the operation accepts.
+
+        orjson parses (and rejects what is not JSON); a body holding an integer literal of 19 or more digits
+        is parsed again by the standard library, which keeps integers beyond 64 bits exact where orjson
+        would turn them into floats.
+        """
         if not raw.strip():
             if self._required:
                 required = list(self._schema.get("required", []))
                 raise InvalidRequest([Violation("body", (), "body", required, None, "request body is required")])
-            return
+            return None
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidRequest([Violation("body", (), "json", None, raw[:200].decode("utf-8", "replace"),
                                             str(exc))]) from None
+        if _LONG_INTEGER.search(raw):
+            body = json.loads(raw)
         if not (body is None and self._nullable) and not accepted_by_rust(self._schema, body):
             error = _first_error(compiled_validator(self._schema), body)
             if error is not None:
                 raise InvalidRequest([violation_from_error(error, "body")])
+        return body
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         raw, messages = await self.read(receive)

@@ -357,3 +357,11 @@ async def test_a_client_that_leaves_mid_stream_still_gets_its_turn_completed(moc
         assert thread["lastTurnStatus"] == "completed"
         messages = (await client.get(f"/chat/threads/{tid}/messages")).json()["items"]
         assert messages[-1]["role"] == "assistant" and messages[-1]["content"].endswith("word299")
+
+
+async def test_metadata_round_trips_exactly_including_integers_beyond_64_bits(vai: httpx.AsyncClient) -> None:
+    metadata = {"big": 2**100, "edge": 2**63 - 1, "negative": -(10**25), "ratio": 0.1, "nested": {"list": [1, "a"]}}
+    thread = await new_thread(vai, metadata=metadata)
+    assert thread["metadata"] == metadata
+    fetched = await call(vai, "GET", f"/chat/threads/{thread['id']}")
+    assert json.loads(fetched.text)["metadata"] == metadata
