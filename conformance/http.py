@@ -286,11 +286,7 @@ class RecordingClient:
         the identity's key is sent."""
         prepared, curl = self._prepare(request, identity, auth_headers)
         started = time.perf_counter()
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
-            response = self._send(prepared, curl)
-            if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
-                break
-            time.sleep(retry_wait(response.headers.get("retry-after")))
+        response = self._send_through_rate_limits(prepared, curl)
         exchange = Exchange(
             request=request,
             identity=identity,
@@ -314,12 +310,7 @@ class RecordingClient:
         soon as the status arrives and grows as events are read; leaving the block closes the stream."""
         prepared, curl = self._prepare(request, identity, None, stream=True)
         started = time.perf_counter()
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
-            response = self._send(prepared, curl, stream=True)
-            if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
-                break
-            response.close()
-            time.sleep(retry_wait(response.headers.get("retry-after")))
+        response = self._send_through_rate_limits(prepared, curl, stream=True)
         exchange = StreamExchange(
             request=request,
             identity=identity,
@@ -370,6 +361,16 @@ class RecordingClient:
         )
         curl = build_curl(request.method, str(prepared.url), headers.items(), body, self.secrets, stream=stream)
         return prepared, curl
+
+    def _send_through_rate_limits(self, prepared: httpx.Request, curl: str, *, stream: bool = False) -> httpx.Response:
+        """Send, and after a 429 wait as ``Retry-After`` says and send again (``RATE_LIMIT_RETRIES`` times)."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            response = self._send(prepared, curl, stream=stream)
+            if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
+                return response
+            response.close()
+            time.sleep(retry_wait(response.headers.get("retry-after")))
+        return response
 
     def _send(self, prepared: httpx.Request, curl: str, *, stream: bool = False) -> httpx.Response:
         self.request_count += 1
