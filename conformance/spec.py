@@ -140,6 +140,19 @@ class Spec:
             return None
         return response.get("content", {}).get(media_type, {}).get("schema")
 
+    def parameter_schema(self, operation_id: str, name: str, location: str = "query") -> dict[str, Any]:
+        """The schema (as written, with its `minimum`/`maximum`/`default`) of an operation's parameter."""
+        operation = self.operations[operation_id]
+        path_item = self.raw["paths"][operation.template]
+        for parameter in path_item.get(operation.method.lower(), {}).get("parameters", []) + path_item.get(
+                "parameters", []):
+            while "$ref" in parameter:
+                section, component = parameter["$ref"].split("/")[2:4]
+                parameter = self.raw["components"][section][component]
+            if parameter.get("name") == name and parameter.get("in") == location:
+                return parameter["schema"]
+        raise KeyError(f"{operation_id} has no {location} parameter {name!r}")
+
     def stream_chunk_schema(self, operation_id: str, status: int = 200) -> Any:
         """The schema of one event of an event stream response, from `x-stream-chunk-schema`, or None."""
         response = self.response(operation_id, status)

@@ -31,12 +31,6 @@ class OpenAIProfile(ConversationProfile):
     def _schemas(self) -> dict[str, Any]:
         return self.spec.raw["components"]["schemas"]
 
-    @cached_property
-    def _list_parameters(self) -> dict[str, dict[str, Any]]:
-        listing = self.spec.operations["listConversationItems"]
-        operation = self.spec.raw["paths"][listing.template][listing.method.lower()]
-        return {parameter["name"]: parameter["schema"] for parameter in operation["parameters"] if "name" in parameter}
-
     @property
     def max_pairs(self) -> int:
         return int(self._schemas["Metadata"]["maxProperties"])
@@ -55,8 +49,8 @@ class OpenAIProfile(ConversationProfile):
 
     @cached_property
     def pagination(self) -> Pagination:  # type: ignore[override]  # a property in the base class
-        limit = self._list_parameters["limit"]
-        order = self._list_parameters["order"]
+        limit = self.spec.parameter_schema("listConversationItems", "limit")
+        order = self.spec.parameter_schema("listConversationItems", "order")
         return Pagination(
             orders=("asc", "desc"),
             default_order=order["default"],

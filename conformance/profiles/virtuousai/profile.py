@@ -51,13 +51,8 @@ class VirtuousAIProfile(Profile):
 
     def query_bounds(self, operation_id: str, name: str) -> tuple[int | None, int | None, int | None]:
         """(minimum, maximum, default) of an integer query parameter, from the spec."""
-        operation = self.spec.operations[operation_id]
-        definition = self.spec.raw["paths"][operation.template][operation.method.lower()]
-        for parameter in definition.get("parameters", []):
-            if parameter.get("name") == name:
-                schema = parameter["schema"]
-                return schema.get("minimum"), schema.get("maximum"), schema.get("default")
-        raise KeyError(f"{operation_id} has no query parameter {name}")
+        schema = self.spec.parameter_schema(operation_id, name)
+        return schema.get("minimum"), schema.get("maximum"), schema.get("default")
 
     # --- requests -------------------------------------------------------------------------------
 
