@@ -18,14 +18,15 @@ from typing import Any
 import jsonschema
 import yaml
 
-SPEC_DIR = Path(__file__).resolve().parents[1] / "openapi"
+from convo_contracts import contract_path
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def spec_path(filename: str) -> Path:
-    """Where a family's spec file lives: `<repo>/openapi/<filename>`."""
-    return SPEC_DIR / filename
+def spec_path(reference: str) -> Path:
+    """Where a family's spec file lives (`convo_contracts.contract_path`: a file name in `openapi/`,
+    `package:file.yaml` or an absolute path)."""
+    return contract_path(reference)
 
 
 def normalised(node: Any) -> Any:

@@ -1,7 +1,8 @@
 """What a family plug-in provides: its spec, URL prefix, handlers and error envelope.
 
-A family module in ``mockserver.families`` exposes ``FAMILY = Family(...)``; the server finds it by
-itself (``mockserver.families.discover``), so adding a family changes no shared code.
+A family module (the built-in ones live in ``mockserver.families``) exposes ``FAMILY = Family(...)``;
+the server finds it through the family registry (``convo_contracts.registry``, read by
+``mockserver.families.discover``), so adding a family changes no shared code.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from convo_contracts import contract_path
 from mockserver.errors import ErrorResponse, MockError
 from mockserver.store import Store
-
-SPEC_DIR = Path(__file__).resolve().parents[1] / "openapi"
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,8 @@ class Family:
     name: str
     """Short name used on the command line and in URLs, e.g. ``openai``."""
     spec_file: str
-    """File name of the contract in ``openapi/``."""
+    """The contract, as a reference ``convo_contracts.contract_path`` resolves: a file name in ``openapi/``,
+    ``package:file.yaml`` or an absolute path."""
     base_path: str
     """URL prefix the family is mounted at, e.g. ``/openai/v1``."""
     create_handlers: Callable[[Store], Mapping[str, Callable]]
@@ -36,4 +37,4 @@ class Family:
 
     @property
     def spec_path(self) -> Path:
-        return SPEC_DIR / self.spec_file
+        return contract_path(self.spec_file)

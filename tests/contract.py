@@ -8,14 +8,14 @@ import httpx
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from tests.servers import ROOT
+from convo_contracts import contract_path
 
 SPEC_SERVER = "http://127.0.0.1:4010"  # the spec's first server URL, host part
 
 
 @lru_cache
 def contract(spec_file: str) -> OpenAPI:
-    return OpenAPI.from_file_path(str(ROOT / "openapi" / spec_file))
+    return OpenAPI.from_file_path(str(contract_path(spec_file)))
 
 
 def assert_conforms(spec_file: str, response: httpx.Response) -> None:

@@ -215,7 +215,8 @@ async def test_missing_key_is_401_and_keys_are_tenants(openai_client: httpx.Asyn
 async def test_root_lists_families_and_other_paths_are_json_404(mock_app) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mock_app), base_url="http://mock") as client:
         root = await client.get("/")
-        assert root.json()["families"][0]["base_path"] == "/openai/v1"
+        listed = {family["name"]: family for family in root.json()["families"]}
+        assert listed["openai"]["base_path"] == "/openai/v1"
         elsewhere = await client.get("/v1/conversations")
         assert elsewhere.status_code == 404 and "/openai/v1" in elsewhere.json()["error"]["message"]
         assert elsewhere.headers["x-request-id"].startswith("req_")

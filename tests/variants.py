@@ -19,7 +19,7 @@ import yaml
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.errors import ErrorResponse, MockError
-from mockserver.family import SPEC_DIR, Family
+from mockserver.family import Family
 from mockserver.store import MemoryStore
 
 
@@ -48,9 +48,9 @@ def with_spec(family: Family, edit: Callable[[dict], None]) -> Callable[[], Fami
     """``family`` served from a copy of its contract changed by ``edit`` (written to a temporary file)."""
 
     def build() -> Family:
-        spec = yaml.safe_load((SPEC_DIR / family.spec_file).read_text())
+        spec = yaml.safe_load(family.spec_path.read_text())
         edit(spec)
-        path = Path(tempfile.mkdtemp(prefix="variant-spec-")) / family.spec_file
+        path = Path(tempfile.mkdtemp(prefix="variant-spec-")) / family.spec_path.name
         path.write_text(yaml.safe_dump(spec, sort_keys=False))
         return dataclasses.replace(family, spec_file=str(path))
 

@@ -1,35 +1,33 @@
-"""Family profiles, discovered by module: every module (or package) here that defines `PROFILE` is a family.
+"""The built-in family profiles (a module, or a package when the family brings checks of its own, each
+defining `PROFILE`), and the profiles the suite runs.
 
-Adding a family means adding `profiles/<family>.py` (or a `profiles/<family>/` package, when the family
-brings its own checks) with a `PROFILE` (a `Profile` subclass instance) and its spec under `openapi/`;
-nothing else changes.
+Which families exist is the registry's to say (`convo_contracts.registry`: entry points of the group
+`convo_mock.families`, the built-in ones declared in `pyproject.toml`); `available` loads the suite part
+of each, so a family another package registers is checked like these.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from functools import cache
-
 from conformance.profiles.base import Profile
+from convo_contracts.registry import RegistryError, families
 
 __all__ = ["Profile", "available", "get"]
 
 
-@cache
 def available() -> dict[str, Profile]:
-    """Every family profile, by name."""
-    found: dict[str, Profile] = {}
-    for module_info in pkgutil.iter_modules(__path__):
-        if module_info.name.startswith("_") or module_info.name in ("base", "conversations"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        profile = getattr(module, "PROFILE", None)
-        if isinstance(profile, Profile):
-            found[profile.name] = profile
-    return dict(sorted(found.items()))
+    """The profile (`PROFILE`) of every registered family, by name, sorted by name."""
+    return {name: _profile(name, entry.profile()) for name, entry in families().items()}
 
 
 def get(name: str) -> Profile:
     """The profile of family `name`; KeyError if there is none."""
-    return available()[name]
+    registered = families()
+    if name not in registered:
+        raise KeyError(name)
+    return _profile(name, registered[name].profile())
+
+
+def _profile(name: str, profile: object) -> Profile:
+    if not isinstance(profile, Profile) or profile.name != name:
+        raise RegistryError(f"family {name}: its PROFILE is not a Profile named {name!r}")
+    return profile
