@@ -44,10 +44,11 @@ class BareStore:
         self.items: dict[str, list[dict]] = {}
 
     def create(self, n_items: int) -> str:
-        conversation = {"id": _id("conv"), "object": "conversation", "created_at": int(time.time()), "metadata": {}}
-        self.conversations[conversation["id"]] = conversation
-        self.items[conversation["id"]] = [_message(f"message {i}") for i in range(n_items)]
-        return conversation["id"]
+        conversation_id = _id("conv")
+        conversation = {"id": conversation_id, "object": "conversation", "created_at": int(time.time()), "metadata": {}}
+        self.conversations[conversation_id] = conversation
+        self.items[conversation_id] = [_message(f"message {i}") for i in range(n_items)]
+        return conversation_id
 
 
 def create_bare_app(store: BareStore) -> Starlette:

@@ -323,7 +323,7 @@ def table(results: dict, ratio: dict) -> str:
             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for kind, by_server in results.items():
         for name, result in by_server.items():
-            extra = ("", "")
+            extra: tuple[str, ...] = ("", "")
             if name == "mock":
                 extra = tuple(f"{v:.2f}" if v is not None else "–" for v in ratio[kind].values())
             rows.append(f"| {REQUESTS[kind]} | {name} | {result['rps']:,.0f} | {result['p50_us'] / 1000:.2f} | "
