@@ -1,7 +1,8 @@
 """Start a server as a real process on a free loopback port, and stop it again.
 
 The server command must print a line containing ``http://127.0.0.1:<port>`` once it listens (as
-``convo-mock serve --port 0`` does); that URL is returned.
+``convo-mock serve --port 0`` does); that URL is returned. Only the host and port are read from it, so
+the order in which a server lists its families does not matter.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,9 +24,10 @@ _URL = re.compile(r"http://127\.0\.0\.1:(\d+)")
 
 
 @contextmanager
-def running_server(*args: str, timeout: float = 30.0) -> Iterator[str]:
-    """Run ``python <args>`` (with ``--port 0`` among them) and yield ``http://127.0.0.1:<port>``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+def running_server(*args: str, timeout: float = 30.0, extra_path: Sequence[str] = ()) -> Iterator[str]:
+    """Run ``python <args>`` (with ``--port 0`` among them) and yield ``http://127.0.0.1:<port>``;
+    ``extra_path`` goes before the repository on the server's ``PYTHONPATH``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*extra_path, str(ROOT)]), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
