@@ -24,12 +24,18 @@ _URL = re.compile(r"http://127\.0\.0\.1:(\d+)")
 
 
 @contextmanager
-def running_server(*args: str, timeout: float = 30.0, extra_path: Sequence[str] = ()) -> Iterator[str]:
+def running_server(*args: str, timeout: float = 30.0, extra_path: Sequence[str] = (),
+                   program: Path | None = None) -> Iterator[str]:
     """Run ``python <args>`` (with ``--port 0`` among them) and yield ``http://127.0.0.1:<port>``;
-    ``extra_path`` goes before the repository on the server's ``PYTHONPATH``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*extra_path, str(ROOT)]), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    ``extra_path`` goes before the repository on the server's ``PYTHONPATH``. With ``program`` (an installed
+    command), run ``program <args>`` instead, from its own folder and without ``PYTHONPATH``: as a user would."""
+    if program is None:
+        command, cwd = [sys.executable, *args], ROOT
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([*extra_path, str(ROOT)]), "PYTHONUNBUFFERED": "1"}
+    else:
+        command, cwd = [str(program), *args], program.parent
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     found: list[str] = []
     ready = threading.Event()
