@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -85,13 +86,14 @@ def test_the_suite_alone_does_not_import_the_mock() -> None:
     ("convo_contracts.builtin:OPENAI", "names family 'openai'"),
     ("convo_contracts:contract_path", "is not a FamilyEntry"),
 ])
-def test_a_malformed_registration_is_refused(tmp_path, monkeypatch, target: str, complaint: str) -> None:
+def test_a_malformed_registration_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str,
+                                              complaint: str) -> None:
     monkeypatch.syspath_prepend(str(registered_families(tmp_path, {"broken": target})))
     with pytest.raises(RegistryError, match=complaint):
         families()
 
 
-def test_a_family_whose_part_is_missing_is_refused_by_each_half(tmp_path, monkeypatch) -> None:
+def test_a_family_missing_a_part_is_refused_by_each_half(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = tmp_path / "half_family"
     package.mkdir()
     (package / "__init__.py").write_text(
