@@ -28,7 +28,7 @@ from convo_contracts import contract_path
 
 ENTRY_POINT_GROUP = "convo_mock.families"
 
-__all__ = ["ENTRY_POINT_GROUP", "FamilyEntry", "RegistryError", "entry", "families"]
+__all__ = ["ENTRY_POINT_GROUP", "FamilyEntry", "RegistryError", "families"]
 
 
 class RegistryError(LookupError):
@@ -63,7 +63,7 @@ class FamilyEntry:
 
 def families() -> dict[str, FamilyEntry]:
     """Every registered family, by name, sorted by name (read anew on each call, so a family installed
-    or put on ``sys.path`` meanwhile is seen)."""
+    or put on ``sys.path`` meanwhile is seen); RegistryError if there is none (a stale install)."""
     found: dict[str, FamilyEntry] = {}
     for point in entry_points(group=ENTRY_POINT_GROUP):
         if point.name in found:
@@ -74,15 +74,10 @@ def families() -> dict[str, FamilyEntry]:
         if value.name != point.name:
             raise RegistryError(f"entry point {point.name} = {point.value} names family {value.name!r}")
         found[point.name] = value
+    if not found:  # the built-in families are always registered when the package is installed
+        raise RegistryError(f"no family is registered in {ENTRY_POINT_GROUP}: is convo-mock installed, and "
+                            "installed anew since pyproject.toml changed (pip install -e .)?")
     return dict(sorted(found.items()))
-
-
-def entry(name: str) -> FamilyEntry:
-    """The registered family `name`; RegistryError (a LookupError) if there is none."""
-    registered = families()
-    if name not in registered:
-        raise RegistryError(f"unknown family {name!r} (registered: {', '.join(registered) or 'none'})")
-    return registered[name]
 
 
 def _attribute(module_name: str, attribute: str, family: str) -> Any:
