@@ -1,9 +1,11 @@
 """OpenAI Conversations: the family profile for `openapi/openai-conversations.yaml`.
 
-Bearer auth; every success is 200; errors use `{"error": {message, type, param, code}}`; items are
-listed with `after`/`limit`/`order` (default `desc`, limit 1..100 default 20) in pages of
-`{data, first_id, last_id, has_more}` (an id cursor). Limits (16 metadata pairs, 64-char keys, 512-char values,
-20 items per call, list limit bounds) are read from the spec's schema keywords.
+The conversation-with-items shape (`conformance.shapes.conversation_items`) in the OpenAI error dialect
+(`conformance.dialects.openai`: `{"error": {message, type, param, code}}`). Bearer auth; every success
+is 200; items are listed with `after`/`limit`/`order` (default `desc`, limit 1..100 default 20) in
+pages of `{data, first_id, last_id, has_more}` (an id cursor, `CursorPaging`). Limits (16 metadata
+pairs, 64-char keys, 512-char values, 20 items per call, list limit bounds) are read from the spec's
+schema keywords.
 """
 
 from __future__ import annotations
