@@ -2,6 +2,11 @@
 
 A check records a violation with `fail` and carries on, or stops with `require_*` (which records the
 violation and raises `CheckAborted`) when nothing after it could be tested.
+
+`CheckContext` is generic in the profile it carries: a shared check takes a `CheckContext[Profile]`, a
+check written for a shape or a family names its profile class (`CheckContext[ConversationProfile]`),
+so what it calls on `ctx.profile` is typed. This module knows no profile class: it sits below
+`conformance.profiles` (which imports it), above `conformance.vocabulary`.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 from conformance.findings import Failure
 from conformance.http import (
@@ -22,7 +27,18 @@ from conformance.http import (
     Request,
     TransportFailure,
 )
-from conformance.profiles.base import Probe, Profile
+from conformance.spec import Spec
+from conformance.vocabulary import Probe
+
+
+class HasSpec(Protocol):
+    """What the context needs of a profile: the spec (for an operation's success status)."""
+
+    @property
+    def spec(self) -> Spec: ...
+
+
+P = TypeVar("P", bound=HasSpec)
 
 
 class CheckAborted(Exception):
@@ -41,13 +57,13 @@ class RunSettings:
     timeout: float = 15.0
 
 
-class CheckContext:
+class CheckContext(Generic[P]):
     """Per-check state: sends requests through the shared client and collects this check's failures."""
 
-    def __init__(self, check: str, client: RecordingClient, profile: Profile, settings: RunSettings) -> None:
+    def __init__(self, check: str, client: RecordingClient, profile: P, settings: RunSettings) -> None:
         self.check = check
         self.client = client
-        self.profile = profile
+        self.profile: P = profile
         self.settings = settings
         self.failures: list[Failure] = []
 
@@ -156,3 +172,8 @@ class CheckContext:
                 shown = repr(value) if len(repr(value)) <= 400 else repr(value)[:400] + "..."
                 now_shown = repr(now) if len(repr(now)) <= 400 else repr(now)[:400] + "..."
                 self.fail(exchange, f"{label} unchanged by {by}: {shown}", now_shown)
+
+
+# A check: a function of a context (a shared check's is `CheckContext[Profile]`, a shape's or a
+# family's names its own profile class).
+CheckFunction = Callable[[CheckContext[Any]], None]

@@ -25,7 +25,8 @@ from conformance.sse import Frame
 
 if TYPE_CHECKING:
     from conformance.context import CheckContext
-    from conformance.profiles.base import Fixture, Profile
+    from conformance.profiles.base import Profile
+    from conformance.vocabulary import Fixture
 
 # At most this many invalid events are reported per stream.
 MAX_FRAME_FAILURES = 5
@@ -206,7 +207,7 @@ class Streaming(ABC):
     operation_id: str
 
     @abstractmethod
-    def prepare(self, ctx: CheckContext) -> Fixture:
+    def prepare(self, ctx: CheckContext[Any]) -> Fixture:
         """Something to stream a turn in (a new thread); failures end the check."""
 
     @abstractmethod
@@ -219,14 +220,14 @@ class Streaming(ABC):
         return " ".join(filler[n % len(filler)] for n in range(max(words, 1)))
 
     @abstractmethod
-    def stored_reply(self, ctx: CheckContext, fixture: Fixture) -> tuple[Exchange, str | None]:
+    def stored_reply(self, ctx: CheckContext[Any], fixture: Fixture) -> tuple[Exchange, str | None]:
         """What the server stored as the turn's reply text (None if it stored none), and where it said so."""
 
-    def after_turn(self, ctx: CheckContext, fixture: Fixture, turn: StreamedTurn) -> None:  # noqa: B027
+    def after_turn(self, ctx: CheckContext[Any], fixture: Fixture, turn: StreamedTurn) -> None:  # noqa: B027
         """The family's own rules on what a completed turn leaves behind (records failures)."""
 
     @abstractmethod
-    def discard(self, ctx: CheckContext, fixture: Fixture) -> None:
+    def discard(self, ctx: CheckContext[Any], fixture: Fixture) -> None:
         """Delete what `prepare` made."""
 
 
@@ -248,7 +249,9 @@ def chunk_validator(profile: Profile, streaming: Streaming) -> ChunkValidator | 
     return validate
 
 
-def checked_frames(ctx: CheckContext, streaming: Streaming, live: LiveStream, *, check: bool = True) -> Iterator[Frame]:
+def checked_frames(
+    ctx: CheckContext[Any], streaming: Streaming, live: LiveStream, *, check: bool = True
+) -> Iterator[Frame]:
     """The stream's events as they arrive, each validated on arrival (failures recorded) unless `check`
     is off. The generator can be left and resumed, to act in the middle of a stream."""
     validate = chunk_validator(ctx.profile, streaming) if check else None
@@ -262,7 +265,7 @@ def checked_frames(ctx: CheckContext, streaming: Streaming, live: LiveStream, *,
         yield frame
 
 
-def require_stream(ctx: CheckContext, live: LiveStream, *, check: bool = True) -> None:
+def require_stream(ctx: CheckContext[Any], live: LiveStream, *, check: bool = True) -> None:
     """A stream must start: 200 (else a failure that ends the check) and, if `check`, text/event-stream."""
     if live.status != 200:
         ctx.fail(live.exchange, "200 and an event stream", live.exchange.excerpt())
@@ -273,7 +276,7 @@ def require_stream(ctx: CheckContext, live: LiveStream, *, check: bool = True) -
 
 
 def stream_turn(
-    ctx: CheckContext,
+    ctx: CheckContext[Any],
     streaming: Streaming,
     fixture: Fixture,
     text: str,

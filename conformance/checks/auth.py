@@ -9,9 +9,10 @@ besides `Authorization`), each must reach the caller's own resources.
 from __future__ import annotations
 
 from conformance.context import CheckContext
+from conformance.profiles.base import Profile
 
 
-def auth(ctx: CheckContext) -> None:
+def auth(ctx: CheckContext[Profile]) -> None:
     """Every operation without an API key gets 401 in the error envelope, and changes nothing."""
     p = ctx.profile
     fixture = p.create_fixture(ctx)
@@ -34,7 +35,11 @@ def auth(ctx: CheckContext) -> None:
 
     for index, shape in enumerate(p.alternative_auth_headers("")):
         names = ", ".join(shape)
+
+        def sent_instead(key: str, index: int = index) -> dict[str, str]:
+            return p.alternative_auth_headers(key)[index]
+
         for label, (shown, _) in before.items():
-            exchange = ctx.send(shown.request, auth_headers=lambda key, i=index: p.alternative_auth_headers(key)[i])
+            exchange = ctx.send(shown.request, auth_headers=sent_instead)
             ctx.check_status(exchange, shown.status, why=f"(the key sent in {names} instead; {label} is the caller's)")
     p.discard_fixture(ctx, fixture)

@@ -11,11 +11,12 @@ the request was refused; then it validates every error response any earlier chec
 from __future__ import annotations
 
 from conformance.context import CheckContext
+from conformance.profiles.base import Profile
 
 MAX_REPORTED = 10
 
 
-def error_envelope(ctx: CheckContext) -> None:
+def error_envelope(ctx: CheckContext[Profile]) -> None:
     """Provoked errors have the right status; every error body seen in the run is in the envelope."""
     p = ctx.profile
     fixture = p.create_fixture(ctx)

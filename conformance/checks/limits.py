@@ -9,10 +9,11 @@ everything from passing.
 from __future__ import annotations
 
 from conformance.context import CheckContext
-from conformance.profiles.base import Probe
+from conformance.profiles.base import Profile
+from conformance.vocabulary import Probe
 
 
-def limits(ctx: CheckContext) -> None:
+def limits(ctx: CheckContext[Profile]) -> None:
     """Over-limit requests are rejected and change nothing; at-limit ones are accepted."""
     p = ctx.profile
     fixture = p.create_fixture(ctx)

@@ -1,19 +1,21 @@
-"""Pagination: walking a cursor-paginated list yields every item exactly once, in order.
+"""Pagination: walking a paginated list yields every item exactly once, in order.
 
 For every list the family has (`Profile.listings`: OpenAI a conversation's items; VirtuousAI threads
 and a thread's messages) and N seeded items (N drawn by hypothesis, plus a larger N spanning several
-default pages where seeding is cheap enough), pages are walked with the cursor each page hands out,
-with and without `limit`, in every order the list has:
+default pages where seeding is cheap enough), pages are walked the way the list's kind of paging says
+(`conformance.paging`: a cursor, limit/offset with `next` URLs, or page/size), with and without a
+limit, in every order the list has. What every kind must do is checked here:
 - no item is listed twice, and the seeded items come in the list's order; where the list holds only
   what the check seeded, the walk is exactly them;
 - no page exceeds the limit, and the first page is as full as the limit (or the default) allows;
-- "more" (`has_more`, or a non-null next cursor) is signalled exactly on the pages before the last:
-  never on a page followed by an empty one, always while seeded items remain;
-- first/last ids name the page's ends, where the family has them;
+- "more" is signalled exactly on the pages before the last: never on a page followed by an empty
+  one, always while seeded items remain;
 - the walk stays exact while items are added in the middle of it (where the family says where new
   items go): every seeded item still once and in order, a new item at most once, at the end if that
   is where new items go.
-Limits just outside the documented range are rejected.
+What a kind's own fields must say (first/last ids, `count` and `next`/`previous` URLs, `total` and
+`pages`) is the kind's to check (`Paging.page_ok`, `Paging.end_ok`). Limits just outside the
+documented range are rejected.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, sett
 from hypothesis import strategies as st
 
 from conformance.context import CheckContext
-from conformance.http import Exchange
-from conformance.profiles.base import MISSING, Listing, Page, Seeded
+from conformance.paging import Listing, Walk
+from conformance.profiles.base import Profile
+from conformance.vocabulary import Exchange, Reason, Seeded
 
 # N is drawn from 0..SMALL_MAX (or the list's max_seed if lower).
 SMALL_MAX = 25
@@ -45,7 +48,7 @@ def _names(ids: list[str], positions: dict[str, int], added: list[str]) -> str:
 
 
 def walk(
-    ctx: CheckContext,
+    ctx: CheckContext[Profile],
     listing: Listing,
     seeded: Seeded,
     *,
@@ -54,32 +57,34 @@ def walk(
     add_mid_walk: bool = False,
 ) -> bool:
     """Walk every page; records the first violation and returns False on it."""
+    paging = listing.paging
     expected = listing.expected(seeded.ids, order)
     wanted = set(expected)
-    effective_limit = limit if limit is not None else listing.default_limit
     positions = {item: n for n, item in enumerate(seeded.ids)}
     settings_text = [f"order={order}" if order else "", f"limit={limit}" if limit else "(default limit)"]
     how = f"{listing.name}, " + ", ".join(text for text in settings_text if text) + (
         ", items added mid-walk" if add_mid_walk else ""
     ) + "; #0 = first seeded"
-    collected: list[str] = []
+    state = Walk(ctx, listing, seeded.scope, order, limit, how, growing=add_mid_walk)
+    effective_limit = state.effective_limit
+    collected = state.collected
     first_page_of: dict[str, int] = {}
     added: list[str] = []
-    cursor: str | None = None
+    request = state.request(paging.first(limit))
     previous: Exchange | None = None
     max_pages = len(expected) + 3 if listing.exclusive else MAX_PAGES_OPEN_LIST
     for number in range(max_pages):
-        exchange = ctx.send(listing.request(seeded.scope, cursor=cursor, limit=limit, order=order))
+        exchange = ctx.send(request)
         if not ctx.check_status(exchange):
             return False
         page = listing.page(exchange.json)
         if page is None:
-            ctx.fail(exchange, f"a page of {listing.name}", exchange.excerpt())
+            ctx.fail(exchange, f"a page of {listing.name} ({paging.kind} paging)", exchange.excerpt())
             return False
         if len(page.ids) > effective_limit:
             ctx.fail(exchange, f"at most {effective_limit} items per page ({how})", f"{len(page.ids)} items")
             return False
-        if not _ends_match(ctx, exchange, page):
+        if not paging.page_ok(state, exchange, page):
             return False
         repeated = [item for n, item in enumerate(page.ids) if item in first_page_of or item in page.ids[:n]]
         if repeated:
@@ -129,24 +134,26 @@ def walk(
                     "more was signalled, yet the next page is empty",
                 )
                 return False
+            if not paging.end_ok(state, exchange, page):
+                return False
             return _added_in_place(ctx, exchange, listing, collected, expected, added, positions, how)
         if listing.exclusive and not remaining and not add_mid_walk:
             ctx.fail(exchange, f"no more pages signalled on the last page ({how})", "more signalled")
             return False
-        if not page.ids or page.next_cursor is None:
-            ctx.fail(exchange, f"a page with items and a next cursor when more is signalled ({how})",
-                     exchange.excerpt())
+        following = paging.next_request(state, exchange, page)
+        if following is None:
             return False
         if add_mid_walk and number == 0:
             added = listing.add(ctx, seeded.scope)
-        cursor = page.next_cursor
+        state.pages.append((exchange, page))
+        request = following
         previous = exchange
     ctx.fail(exchange, f"the walk to end within {max_pages} pages ({how})", f"still more: {exchange.excerpt()}")
     return False
 
 
 def _added_in_place(
-    ctx: CheckContext,
+    ctx: CheckContext[Profile],
     exchange: Exchange,
     listing: Listing,
     collected: list[str],
@@ -170,34 +177,20 @@ def _added_in_place(
     return True
 
 
-def _ends_match(ctx: CheckContext, exchange: Exchange, page: Page) -> bool:
-    """first/last ids name the page's ends; on an empty page they must be empty (null or "": the vendor
-    leaves it open)."""
-    for field, value, expected in (
-        ("first_id", page.first_id, page.ids[0] if page.ids else None),
-        ("last_id", page.last_id, page.ids[-1] if page.ids else None),
-    ):
-        if value is MISSING or (expected is None and value in (None, "")):
-            continue
-        if value != expected:
-            ctx.fail(exchange, f"{field} {expected!r} (the {field.split('_')[0]} item of data)", f"{field} {value!r}")
-            return False
-    return True
-
-
-def _limit_bounds(ctx: CheckContext, listing: Listing) -> None:
+def _limit_bounds(ctx: CheckContext[Profile], listing: Listing) -> None:
     """limit one below the minimum and one above the maximum are rejected."""
     p = ctx.profile
     seeded = listing.seed(ctx, 1)
-    for limit, kind in ((listing.min_limit - 1, "greater_than_equal"), (listing.max_limit + 1, "less_than_equal")):
-        request = listing.request(seeded.scope, cursor=None, limit=limit, order=None)
+    name = listing.paging.limit_param
+    for limit, reason in ((listing.min_limit - 1, Reason.BELOW_MINIMUM), (listing.max_limit + 1, Reason.ABOVE_MAXIMUM)):
+        request = listing.request(seeded.scope, order=None, paging=listing.paging.first(limit))
         allowed = f"{listing.min_limit}..{listing.max_limit}"
-        probe = p.rejection(request, ("query", "limit"), kind, why=f"for limit={limit} (allowed {allowed})")
+        probe = p.rejection(request, ("query", name), reason, why=f"for {name}={limit} (allowed {allowed})")
         ctx.expect(ctx.send(request), probe)
     listing.discard(ctx, seeded)
 
 
-def _generated_walks(ctx: CheckContext, listing: Listing) -> bool:
+def _generated_walks(ctx: CheckContext[Profile], listing: Listing) -> bool:
     """Walks over lists of drawn sizes and limits; False once one failed."""
     stop: list[bool] = []
     small_max = min(SMALL_MAX, listing.max_seed)
@@ -232,11 +225,11 @@ def _generated_walks(ctx: CheckContext, listing: Listing) -> bool:
     return not stop
 
 
-def pagination(ctx: CheckContext) -> None:
-    """Cursor walks yield each item once, in order; the end is signalled exactly; limits are honoured."""
+def pagination(ctx: CheckContext[Profile]) -> None:
+    """Paged walks yield each item once, in order; the end is signalled exactly; limits are honoured."""
     listings = ctx.profile.listings
     if not listings:
-        ctx.skip("the family has no cursor-paginated list")
+        ctx.skip("the family has no paginated list")
     for listing in listings:
         _limit_bounds(ctx, listing)
         if not _generated_walks(ctx, listing):
@@ -245,7 +238,7 @@ def pagination(ctx: CheckContext) -> None:
         large = min(2 * listing.default_limit + 5, listing.max_seed)
         seeded = listing.seed(ctx, large)
         first_order = next((order for order in listing.orders if order is not None), None)
-        settings_list = [(None, None), (listing.max_limit, None)]
+        settings_list: list[tuple[int | None, str | None]] = [(None, None), (listing.max_limit, None)]
         if first_order is not None:
             settings_list += [(None, first_order), (listing.max_limit, first_order)]
         if all(walk(ctx, listing, seeded, limit=limit, order=order) for limit, order in settings_list):

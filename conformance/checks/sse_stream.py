@@ -13,10 +13,11 @@ checked: against a real vendor it comes from a model.
 from __future__ import annotations
 
 from conformance.context import CheckContext
+from conformance.profiles.base import Profile
 from conformance.streaming import stream_turn
 
 
-def sse_stream(ctx: CheckContext) -> None:
+def sse_stream(ctx: CheckContext[Profile]) -> None:
     """A streamed turn's events each match their schema, come in order, and carry exactly the stored reply."""
     streaming = ctx.profile.streaming
     if streaming is None:

@@ -8,10 +8,11 @@ out unchanged for its owner; then the same the other way round. Skipped when no 
 from __future__ import annotations
 
 from conformance.context import CheckContext
-from conformance.http import PRIMARY, SECONDARY
+from conformance.profiles.base import Profile
+from conformance.vocabulary import PRIMARY, SECONDARY
 
 
-def tenant_isolation(ctx: CheckContext) -> None:
+def tenant_isolation(ctx: CheckContext[Profile]) -> None:
     """Key 2 gets 404 for everything key 1 made, and cannot change it (and the other way round)."""
     if not ctx.has_identity(SECONDARY):
         ctx.skip("no second API key given (--api-key-2); tenant isolation not tested")

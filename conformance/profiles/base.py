@@ -1,155 +1,40 @@
 """The contract a family profile fulfils so the shared checks can drive its API.
 
 A profile names its spec and says how to authenticate; everything else the shared checks need comes
-through hooks that speak of what every family has, whatever its shape:
+through hooks that speak the neutral vocabulary of `conformance.vocabulary`, whatever the family's shape:
 - a `Fixture`: resources a check makes to work on (a conversation and its items, a thread with a turn);
-- `Probe`s: requests with the answer they must get (status, and family rules on the body such as a
-  422's `loc`); the error, auth, tenant and limit checks are lists of probes on a fixture;
+- `Probe`s: requests with the answer they must get (status, and the dialect's rules on the body such
+  as a 422's `loc`); the error, auth, tenant and limit checks are lists of probes on a fixture;
+- `rejection`: the probe for an invalid request, given where and why (`Reason`) it is invalid, which
+  the family's error dialect translates (`conformance.dialects`);
 - a snapshot: what must come out unchanged from requests that must change nothing;
-- `Listing`s: the cursor-paginated lists the pagination check walks;
+- `Listing`s: the paginated lists the pagination check walks, each declaring its kind of paging
+  (`conformance.paging`);
 - `streaming`: how a turn is streamed, for families that stream (see `conformance.streaming`).
 
 Error bodies are checked against the schema the spec declares for the operation and status, falling
-back to `error_schema` (unknown routes, undeclared statuses). Family-shaped checks live with the family
-(`checks` may name shared checks or hold a family's own check functions); `ConversationProfile`
-(conversations with items, as OpenAI's) is one such shape, shared by the checks written for it.
+back to `error_schema` (unknown routes, undeclared statuses). Checks written for one shape of API live
+with that shape (`conformance.shapes`, e.g. the conversation-with-items shape and its `lifecycle`), a
+family's own checks with the family (`conformance.profiles.<family>`); `checks` names shared checks or
+holds such functions.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from conformance.http import NO_BODY, NOT_JSON, PRIMARY, Exchange, Request
+from conformance.context import CheckContext, CheckFunction
 from conformance.spec import Spec, spec_path
+from conformance.vocabulary import NO_BODY, NOT_JSON, PRIMARY, Exchange, Fixture, LimitCase, Probe, Reason, Request
 
 if TYPE_CHECKING:
-    from conformance.context import CheckContext
+    from conformance.paging import Listing
     from conformance.streaming import Streaming
 
-MISSING: Any = object()
-
-CheckFunction = Callable[["CheckContext"], None]
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """Resources a check made to work on, as one identity: ids by role and the main resource as created."""
-
-    ids: Mapping[str, str]
-    body: dict[str, Any]
-    identity: str | None = PRIMARY
-    # Further ids by role (every item of a conversation, both messages of a turn...).
-    lists: Mapping[str, list[str]] = field(default_factory=dict)
-
-    def __getitem__(self, role: str) -> str:
-        return self.ids[role]
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A request and the answer it must get: one of `status`, and no `problems` with the answer."""
-
-    request: Request
-    status: int | tuple[int, ...]
-    why: str = ""
-    # Family rules on the answer beyond its status (a 422's loc and type, a count...): what is wrong.
-    problems: Callable[[Exchange], list[str]] | None = None
-    # What undoes a probe wrongly accepted (deleting what it created), sent as the same identity.
-    undo: Callable[[Exchange], Request | None] | None = None
-
-    @property
-    def statuses(self) -> tuple[int, ...]:
-        return self.status if isinstance(self.status, tuple) else (self.status,)
-
-    @property
-    def expected(self) -> str:
-        text = " or ".join(str(status) for status in self.statuses)
-        return f"{text} {self.why}".strip()
-
-
-@dataclass(frozen=True)
-class LimitCase:
-    """A request at or just past a documented limit; `accepted` says which side of it."""
-
-    description: str
-    request: Request
-    accepted: bool
-    # Whether the request targets the check's fixture (whose state must not change if it is rejected).
-    on_fixture: bool = False
-    # Family rules on a rejection's body (e.g. the 422's loc and type).
-    problems: Callable[[Exchange], list[str]] | None = None
-    # What undoes the request once accepted (deleting what it created).
-    undo: Callable[[Exchange], Request | None] | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a cursor-paginated list, as the family returned it."""
-
-    ids: list[str]
-    has_more: bool
-    # The cursor that asks for the page after this one (None: the page gives none).
-    next_cursor: str | None
-    first_id: Any = MISSING  # MISSING when the family has no such field
-    last_id: Any = MISSING
-
-
-@dataclass(frozen=True)
-class Seeded:
-    """Items a check put into a list: the scope they live in (None for a top-level list) and their ids
-    in creation order."""
-
-    scope: str | None
-    ids: list[str]
-
-
-class Listing(ABC):
-    """A cursor-paginated list the pagination check walks.
-
-    `exclusive` says whether the list holds only what `seed` put there (a list inside a resource the
-    check made); otherwise (a top-level list of the caller's) other items may be listed around the
-    seeded ones, which must then appear once each, in order, among them.
-    """
-
-    name: str
-    default_limit: int
-    min_limit: int
-    max_limit: int
-    exclusive: bool = True
-    # Values of the list's order parameter to walk with; None walks without one (the default order).
-    orders: tuple[str | None, ...] = (None,)
-    # Most items the check may ask `seed` for (seeding may be slow or costly, e.g. one turn per message pair).
-    max_seed: int = 1000
-    # Where items added mid-walk belong in the listing order: "start", "end", or None (not tested).
-    added_at: str | None = None
-
-    @abstractmethod
-    def seed(self, ctx: CheckContext, count: int) -> Seeded:
-        """Put at least `count` new items in the list (ids in creation order); a step that fails is a
-        failure that ends the check."""
-
-    @abstractmethod
-    def request(self, scope: str | None, *, cursor: str | None, limit: int | None, order: str | None) -> Request: ...
-
-    @abstractmethod
-    def page(self, body: Any) -> Page | None:
-        """A list response read as a page, or None if it does not have the list shape."""
-
-    def expected(self, ids: list[str], order: str | None) -> list[str]:
-        """Items created in the order `ids` as the list orders them with `order`."""
-        return list(ids)
-
-    def add(self, ctx: CheckContext, scope: str | None) -> list[str]:
-        """Add items to the list in the middle of a walk; their ids."""
-        raise NotImplementedError
-
-    @abstractmethod
-    def discard(self, ctx: CheckContext, seeded: Seeded) -> None:
-        """Delete what `seed` (and `add`) made."""
+__all__ = ["CheckFunction", "Profile"]
 
 
 class Profile(ABC):
@@ -233,21 +118,22 @@ class Profile(ABC):
         _, schema = self.error_schema_for(exchange)
         return self.spec.schema_problems(schema, exchange.json)
 
-    def rejection(self, request: Request, location: tuple[str | int, ...], *kinds: str, why: str = "") -> Probe:
+    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "") -> Probe:
         """A probe for a request the family must reject as invalid, at `location` (e.g. ("query",
-        "limit")) for one of `kinds` of reason; families that report where and why check it."""
+        "limit")) for one of `reasons` (any reason when none is given); dialects that report where and
+        why check it."""
         return Probe(request, self.rejection_status, why)
 
     # --- fixtures and probes for the shared checks ---------------------------------------------
 
-    def create_fixture(self, ctx: CheckContext, *, identity: str | None = PRIMARY) -> Fixture:
+    def create_fixture(self, ctx: CheckContext[Any], *, identity: str | None = PRIMARY) -> Fixture:
         """Make the resources the auth, tenant, error and limit checks probe; failures end the check."""
         raise NotImplementedError(f"{self.name} has no fixture for the shared checks")
 
-    def discard_fixture(self, ctx: CheckContext, fixture: Fixture) -> None:  # noqa: B027  # optional hook
+    def discard_fixture(self, ctx: CheckContext[Any], fixture: Fixture) -> None:  # noqa: B027  # optional hook
         """Delete what `create_fixture` made."""
 
-    def snapshot(self, ctx: CheckContext, fixture: Fixture) -> dict[str, tuple[Exchange, Any]]:
+    def snapshot(self, ctx: CheckContext[Any], fixture: Fixture) -> dict[str, tuple[Exchange, Any]]:
         """What the fixture looks like to its owner, by label, each with the exchange that showed it."""
         return {}
 
@@ -269,7 +155,7 @@ class Profile(ABC):
 
     @property
     def listings(self) -> list[Listing]:
-        """The cursor-paginated lists the pagination check walks."""
+        """The paginated lists the pagination check walks."""
         return []
 
     @property

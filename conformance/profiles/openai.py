@@ -1,29 +1,43 @@
 """OpenAI Conversations: the family profile for `openapi/openai-conversations.yaml`.
 
-Bearer auth; every success is 200; errors use `{"error": {message, type, param, code}}`; items are
-listed with `after`/`limit`/`order` (default `desc`, limit 1..100 default 20) in pages of
-`{data, first_id, last_id, has_more}`. Limits (16 metadata pairs, 64-char keys, 512-char values,
-20 items per call, list limit bounds) are read from the spec's schema keywords.
+The conversation-with-items shape (`conformance.shapes.conversation_items`) in the OpenAI error dialect
+(`conformance.dialects.openai`: `{"error": {message, type, param, code}}`). Bearer auth; every success
+is 200; items are listed with `after`/`limit`/`order` (default `desc`, limit 1..100 default 20) in
+pages of `{data, first_id, last_id, has_more}` (an id cursor, `CursorPaging`). Limits (16 metadata
+pairs, 64-char keys, 512-char values, 20 items per call, list limit bounds) are read from the spec's
+schema keywords.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from conformance.http import Request
-from conformance.profiles.base import MISSING, Fixture, LimitCase, Page, Probe
-from conformance.profiles.conversations import ConversationProfile, Pagination
+from conformance.dialects.openai import OpenAIErrors
+from conformance.paging import CursorPaging
+from conformance.shapes.conversation_items import ConversationProfile, Pagination
+from conformance.vocabulary import MISSING, Fixture, LimitCase, Probe, Request
 
 UNKNOWN_CONVERSATION = "conv_" + "0" * 48
 UNKNOWN_ITEM = "msg_" + "0" * 48
 
 
-class OpenAIProfile(ConversationProfile):
+# The item list: `after` = the last id of the previous page, `has_more`, and the page's first/last ids.
+ITEM_PAGING = CursorPaging(
+    items_field="data",
+    cursor_param="after",
+    next_cursor_field="last_id",
+    has_more_field="has_more",
+    first_id_field="first_id",
+    last_id_field="last_id",
+)
+
+
+class OpenAIProfile(ConversationProfile, OpenAIErrors):
     name = "openai"
     title = "OpenAI Conversations"
     spec_file = "openai-conversations.yaml"
-    error_schema = "ErrorResponse"
 
     # --- limits, read from the contract ---------------------------------------------------------
 
@@ -48,7 +62,7 @@ class OpenAIProfile(ConversationProfile):
         return int(self._schemas["CreateConversationItemsBody"]["properties"]["items"]["maxItems"])
 
     @cached_property
-    def pagination(self) -> Pagination:  # type: ignore[override]  # a property in the base class
+    def pagination(self) -> Pagination:
         limit = self.spec.parameter_schema("listConversationItems", "limit")
         order = self.spec.parameter_schema("listConversationItems", "order")
         return Pagination(
@@ -58,6 +72,7 @@ class OpenAIProfile(ConversationProfile):
             min_limit=int(limit["minimum"]),
             max_limit=int(limit["maximum"]),
             max_items_per_call=self.max_items_per_call,
+            paging=ITEM_PAGING,
         )
 
     # --- authentication -------------------------------------------------------------------------
@@ -94,17 +109,10 @@ class OpenAIProfile(ConversationProfile):
         self,
         conversation_id: str,
         *,
-        after: str | None = None,
-        limit: int | None = None,
         order: str | None = None,
+        paging: Sequence[tuple[str, str]] = (),
     ) -> Request:
-        params = []
-        if after is not None:
-            params.append(("after", after))
-        if limit is not None:
-            params.append(("limit", str(limit)))
-        if order is not None:
-            params.append(("order", order))
+        params = [*paging, *([("order", order)] if order is not None else [])]
         return self.request("listConversationItems", params=params, conversation_id=conversation_id)
 
     def get_item(self, conversation_id: str, item_id: str) -> Request:
@@ -139,8 +147,8 @@ class OpenAIProfile(ConversationProfile):
             (self.list_items(UNKNOWN_CONVERSATION), 404),
             (self.get_item(conversation_id, UNKNOWN_ITEM), 404),
             (self.delete_item(conversation_id, UNKNOWN_ITEM), 404),
-            (self.list_items(conversation_id, limit=p.min_limit - 1), 400),
-            (self.list_items(conversation_id, limit=p.max_limit + 1), 400),
+            (self.list_items(conversation_id, paging=p.paging.first(p.min_limit - 1)), 400),
+            (self.list_items(conversation_id, paging=p.paging.first(p.max_limit + 1)), 400),
             (self.list_items(conversation_id, order="sideways"), 400),
             (self.request("createConversation", content=b'{"metadata": {"a": "b"'), 400),
             (self.request("createConversation", json={"colour": "blue"}), 400),
@@ -223,20 +231,6 @@ class OpenAIProfile(ConversationProfile):
 
     def created_items(self, body: Any) -> list[Any] | None:
         return body["data"] if self.page(body) is not None else None
-
-    def page(self, body: Any) -> Page | None:
-        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            return None
-        ids = [self.item_id(item) for item in body["data"]]
-        if any(item_id is None for item_id in ids) or not isinstance(body.get("has_more"), bool):
-            return None
-        return Page(
-            ids=[item_id for item_id in ids if item_id is not None],
-            has_more=body["has_more"],
-            next_cursor=body["last_id"] if isinstance(body.get("last_id"), str) else None,
-            first_id=body.get("first_id", MISSING),
-            last_id=body.get("last_id", MISSING),
-        )
 
     # --- family rules ---------------------------------------------------------------------------
 

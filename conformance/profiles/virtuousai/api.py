@@ -1,18 +1,21 @@
-"""VirtuousAI's chat operations as `Request`s (by operationId, so paths come from the spec), and the few
-steps every VirtuousAI check takes (make a thread, run a turn to its end, read every message)."""
+"""VirtuousAI's chat operations as `Request`s (by operationId, so paths come from the spec), the few
+steps every VirtuousAI check takes (make a thread, run a turn to its end, read every message), and
+`Context`, the check context the family's checks take."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from conformance.http import NO_BODY, PRIMARY, Request
-from conformance.profiles.base import Fixture
+from conformance.context import CheckContext
 from conformance.streaming import StreamedTurn, stream_turn
+from conformance.vocabulary import NO_BODY, PRIMARY, Fixture, Request
 
 if TYPE_CHECKING:
-    from conformance.context import CheckContext
-    from conformance.profiles.base import Profile
+    from conformance.profiles.virtuousai.profile import VirtuousAIProfile
+
+# What the family's checks take: a check context carrying the VirtuousAI profile.
+Context = CheckContext["VirtuousAIProfile"]
 
 GET_ATTACHMENT = "get_attachment_api_v1_chat_attachments__attachment_id__get"
 DELETE_ATTACHMENT = "delete_attachment_api_v1_chat_attachments__attachment_id__delete"
@@ -50,7 +53,9 @@ def ends_with_user_text(body: Any) -> bool:
     if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
         return False
     last = messages[-1]
-    parts = last.get("parts") if isinstance(last.get("parts"), list) else []
+    parts = last.get("parts")
+    if not isinstance(parts, list):
+        parts = []
     text = "".join(p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "text"
                    and isinstance(p.get("text"), str))
     return last.get("role") == "user" and bool(text.strip())
@@ -61,9 +66,9 @@ def _params(**values: Any) -> list[tuple[str, str]]:
 
 
 class ChatAPI:
-    """Builds the family's requests; the steps shared by its checks take a `CheckContext`."""
+    """Builds the family's requests; the steps shared by its checks take a check context."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: VirtuousAIProfile) -> None:
         self.profile = profile
         self.request = profile.request
 
@@ -121,7 +126,9 @@ class ChatAPI:
 
     # --- steps ----------------------------------------------------------------------------------
 
-    def require_thread(self, ctx: CheckContext, *, identity: str | None = PRIMARY, **fields: Any) -> dict[str, Any]:
+    def require_thread(
+        self, ctx: CheckContext[Any], *, identity: str | None = PRIMARY, **fields: Any
+    ) -> dict[str, Any]:
         """Create a thread; anything but a thread with an id is a failure that ends the check."""
         created = ctx.send(self.create_thread(fields), identity=identity)
         ctx.require_status(created)
@@ -132,7 +139,7 @@ class ChatAPI:
         return body
 
     def run_turn(
-        self, ctx: CheckContext, thread_id: str, text: str, *, identity: str | None = PRIMARY
+        self, ctx: CheckContext[Any], thread_id: str, text: str, *, identity: str | None = PRIMARY
     ) -> StreamedTurn:
         """Stream a turn to its end without checking it (the sse_stream check does); a turn that does not
         stream is a failure that ends the check."""
@@ -141,7 +148,7 @@ class ChatAPI:
         return stream_turn(ctx, streaming, Fixture({"thread": thread_id}, {}, identity), text, check=False,
                            identity=identity)
 
-    def all_messages(self, ctx: CheckContext, thread_id: str, *, identity: str | None = PRIMARY) -> list[dict]:
+    def all_messages(self, ctx: CheckContext[Any], thread_id: str, *, identity: str | None = PRIMARY) -> list[dict]:
         """Every message of a thread, oldest first, walking the cursor; failures end the check."""
         messages: list[dict] = []
         cursor: str | None = None
@@ -160,7 +167,7 @@ class ChatAPI:
         ctx.fail(listing, "the messages to end within 100 pages", listing.excerpt())
         ctx.abort()
 
-    def thread_ids(self, ctx: CheckContext, *, identity: str | None = PRIMARY, pages: int = 1000) -> list[str]:
+    def thread_ids(self, ctx: CheckContext[Any], *, identity: str | None = PRIMARY, pages: int = 1000) -> list[str]:
         """The ids of every thread of the caller, walking the list; failures end the check."""
         ids: list[str] = []
         cursor: str | None = None
@@ -168,7 +175,8 @@ class ChatAPI:
             listing = ctx.send(self.list_threads(cursor=cursor, limit=100), identity=identity)
             ctx.require_status(listing)
             body = ctx.require_object(listing)
-            ids += [item.get("id") for item in body.get("items") or [] if isinstance(item, dict)]
+            ids += [item["id"] for item in body.get("items") or [] if isinstance(item, dict)
+                    and isinstance(item.get("id"), str)]
             cursor = body.get("nextCursor")
             if not cursor:
                 break

@@ -13,13 +13,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from conformance.context import CheckContext
+from conformance.profiles.virtuousai.api import Context
 from conformance.profiles.virtuousai.rules import OTHER_UNKNOWN_ID
 
 
-def attachments(ctx: CheckContext) -> None:
+def attachments(ctx: Context) -> None:
     """Attachments: create (thread or message), get, list with limit/offset, delete, cascade with the thread."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     tid = a.require_thread(ctx, title="conformance attachments")["id"]
     a.run_turn(ctx, tid, "Something to attach a file to")
     message_id = a.all_messages(ctx, tid)[-1]["id"]
@@ -64,15 +64,15 @@ def attachments(ctx: CheckContext) -> None:
     ctx.check_status(ctx.send(a.get_attachment(two["id"])), 404, why="after its thread was deleted")
 
 
-def _expect_fields(ctx: CheckContext, exchange: Any, body: dict[str, Any], expected: dict[str, Any]) -> None:
+def _expect_fields(ctx: Context, exchange: Any, body: dict[str, Any], expected: dict[str, Any]) -> None:
     wrong = {key: body.get(key, "(missing)") for key, value in expected.items() if body.get(key) != value}
     if wrong or not isinstance(body.get("id"), str):
         ctx.fail(exchange, f"an attachment with an id and {expected}", f"{wrong or body}")
         ctx.abort()
 
 
-def _expect_listed(ctx: CheckContext, tid: str, params: dict[str, int], expected: list[str]) -> None:
-    a = ctx.profile.api  # type: ignore[attr-defined]
+def _expect_listed(ctx: Context, tid: str, params: dict[str, int], expected: list[str]) -> None:
+    a = ctx.profile.api
     listing = ctx.send(a.list_attachments(tid, **params))
     if not ctx.check_status(listing):
         return

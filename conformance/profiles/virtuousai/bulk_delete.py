@@ -9,12 +9,12 @@ Note: `all: true` deletes every thread of the key the suite runs with; run it wi
 
 from __future__ import annotations
 
-from conformance.context import CheckContext
-from conformance.http import SECONDARY, Exchange
+from conformance.profiles.virtuousai.api import Context
 from conformance.profiles.virtuousai.rules import UNKNOWN_ID
+from conformance.vocabulary import SECONDARY, Exchange
 
 
-def _expect_count(ctx: CheckContext, exchange: Exchange, count: int, why: str) -> None:
+def _expect_count(ctx: Context, exchange: Exchange, count: int, why: str) -> None:
     if not ctx.check_status(exchange):
         return
     got = exchange.json.get("deletedCount") if isinstance(exchange.json, dict) else None
@@ -22,9 +22,9 @@ def _expect_count(ctx: CheckContext, exchange: Exchange, count: int, why: str) -
         ctx.fail(exchange, f"deletedCount {count} ({why})", exchange.excerpt())
 
 
-def bulk_delete(ctx: CheckContext) -> None:
+def bulk_delete(ctx: Context) -> None:
     """Bulk delete by ids and with all: deletedCount is exact, and exactly those threads are gone."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     first, second, kept = (a.require_thread(ctx, title=f"conformance bulk {n}")["id"] for n in range(3))
 
     deleted = ctx.send(a.bulk_delete({"threadIds": [first, second, UNKNOWN_ID]}))

@@ -11,10 +11,10 @@ that is no violation: the check retries once with a longer prompt, then skips an
 
 from __future__ import annotations
 
-from conformance.context import CheckContext
-from conformance.profiles.base import Fixture
+from conformance.profiles.virtuousai.api import Context
 from conformance.profiles.virtuousai.turns import NO_ACTIVE_TURN, cancel_without_active_turn, check_status, long_prompt
 from conformance.streaming import StreamedTurn, checked_frames, require_stream
+from conformance.vocabulary import Fixture
 
 # Words in the prompts whose replies must outlast a cancel; the second try is longer.
 CANCEL_PROMPT_WORDS = (300, 900)
@@ -22,9 +22,9 @@ CANCEL_PROMPT_WORDS = (300, 900)
 CANCEL_STREAM_TIMEOUT = 30.0
 
 
-def cancel(ctx: CheckContext) -> None:
+def cancel(ctx: Context) -> None:
     """Cancel mid-stream: 204, the stream ends, the turn is cancelled and keeps exactly the partial text."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     for words in CANCEL_PROMPT_WORDS:
         thread = a.require_thread(ctx, title="conformance cancel")
         fixture = Fixture({"thread": thread["id"]}, thread)
@@ -38,10 +38,10 @@ def cancel(ctx: CheckContext) -> None:
              f"{' and '.join(map(str, CANCEL_PROMPT_WORDS))} words); cancel mid-stream not tested")
 
 
-def _try_cancel(ctx: CheckContext, fixture: Fixture, prompt: str) -> tuple[str, str, StreamedTurn] | None:
+def _try_cancel(ctx: Context, fixture: Fixture, prompt: str) -> tuple[str, str, StreamedTurn] | None:
     """Stream, cancel after the first deltas; (turn id, partial text, the stream) once cancelled, or None
     if the turn completed before the cancel arrived."""
-    a, streaming = ctx.profile.api, ctx.profile.streaming  # type: ignore[attr-defined]
+    a, streaming = ctx.profile.api, ctx.profile.streaming
     tid = fixture["thread"]
     with ctx.stream(streaming.turn_request(fixture, prompt), timeout=CANCEL_STREAM_TIMEOUT) as live:
         require_stream(ctx, live)
@@ -74,8 +74,8 @@ def _try_cancel(ctx: CheckContext, fixture: Fixture, prompt: str) -> tuple[str, 
     return turn_id, partial, StreamedTurn(live.exchange, partial, prompt)
 
 
-def _after_cancel(ctx: CheckContext, fixture: Fixture, turn_id: str, partial: str, turn: StreamedTurn) -> None:
-    a = ctx.profile.api  # type: ignore[attr-defined]
+def _after_cancel(ctx: Context, fixture: Fixture, turn_id: str, partial: str, turn: StreamedTurn) -> None:
+    a = ctx.profile.api
     tid = fixture["thread"]
     check_status(ctx, tid, turn_id, "cancelled", why="after cancel")
     seen = ctx.send(a.get_thread(tid))

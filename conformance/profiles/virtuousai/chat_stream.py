@@ -10,44 +10,43 @@ and turn ids agree where they are given.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from conformance.http import Exchange, Request
-from conformance.profiles.base import Fixture
 from conformance.profiles.virtuousai import api
 from conformance.streaming import StreamedTurn, Streaming, UIMessageStream
+from conformance.vocabulary import Exchange, Fixture, Request
 
 if TYPE_CHECKING:
     from conformance.context import CheckContext
-    from conformance.profiles.base import Profile
+    from conformance.profiles.virtuousai.profile import VirtuousAIProfile
 
 
 class ChatStreaming(Streaming):
     protocol = UIMessageStream()
     operation_id = api.STREAM_TURN
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: VirtuousAIProfile) -> None:
         self.profile = profile
 
     @property
     def api(self) -> api.ChatAPI:
-        return self.profile.api  # type: ignore[attr-defined,no-any-return]
+        return self.profile.api
 
-    def prepare(self, ctx: CheckContext) -> Fixture:
+    def prepare(self, ctx: CheckContext[Any]) -> Fixture:
         thread = self.api.require_thread(ctx, title="conformance stream")
         return Fixture({"thread": thread["id"]}, thread)
 
     def turn_request(self, fixture: Fixture, text: str) -> Request:
         return self.api.stream_turn(fixture["thread"], text)
 
-    def stored_reply(self, ctx: CheckContext, fixture: Fixture) -> tuple[Exchange, str | None]:
+    def stored_reply(self, ctx: CheckContext[Any], fixture: Fixture) -> tuple[Exchange, str | None]:
         messages = self.api.all_messages(ctx, fixture["thread"], identity=fixture.identity)
         shown = ctx.client.history[-1]
         replies = [m for m in messages if m.get("role") == "assistant"]
         content = replies[-1].get("content") if replies else None
         return shown, content if isinstance(content, str) else None
 
-    def after_turn(self, ctx: CheckContext, fixture: Fixture, turn: StreamedTurn) -> None:
+    def after_turn(self, ctx: CheckContext[Any], fixture: Fixture, turn: StreamedTurn) -> None:
         a, tid = self.api, fixture["thread"]
         messages = a.all_messages(ctx, tid, identity=fixture.identity)
         listing = ctx.client.history[-1]
@@ -88,7 +87,7 @@ class ChatStreaming(Streaming):
                          f"{message.get('role')} message has turnId {message.get('turnId')!r}")
         self._check_turn(ctx, fixture, turn_id, user, reply, turn)
 
-    def _check_turn(self, ctx: CheckContext, fixture: Fixture, turn_id: str, user: dict, reply: dict,
+    def _check_turn(self, ctx: CheckContext[Any], fixture: Fixture, turn_id: str, user: dict, reply: dict,
                     turn: StreamedTurn) -> None:
         got = ctx.send(self.api.get_turn(turn_id), identity=fixture.identity)
         if not ctx.check_status(got, why="(the thread's lastTurnId)"):
@@ -112,5 +111,5 @@ class ChatStreaming(Streaming):
         for problem in problems:
             ctx.fail(got, "a completed turn: status, usage, its thread and messages, timestamps in order", problem)
 
-    def discard(self, ctx: CheckContext, fixture: Fixture) -> None:
+    def discard(self, ctx: CheckContext[Any], fixture: Fixture) -> None:
         ctx.send(self.api.delete_thread(fixture["thread"]), identity=fixture.identity)

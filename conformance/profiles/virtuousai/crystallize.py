@@ -8,16 +8,16 @@ name.
 
 from __future__ import annotations
 
-from conformance.context import CheckContext
-from conformance.profiles.virtuousai.rules import detail_text
+from conformance.dialects.fastapi import detail_text
+from conformance.profiles.virtuousai.api import Context
 
 # How a thread that is not eligible may be refused (the contract chose 400).
 NOT_ELIGIBLE = (400, 409, 422)
 
 
-def crystallize(ctx: CheckContext) -> None:
+def crystallize(ctx: Context) -> None:
     """Crystallize refuses a thread without a completed turn and turns one with it into an automation."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     tid = a.require_thread(ctx, title="conformance crystallize")["id"]
     refused = ctx.send(a.crystallize(tid, {}))
     if refused.status not in NOT_ELIGIBLE:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.context import CheckContext
+from conformance.profiles.virtuousai.api import Context
 
 
-def feedback(ctx: CheckContext) -> None:
+def feedback(ctx: Context) -> None:
     """Feedback stores rating, comment, message and turn as sent; another thread's message or turn is 404."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     threads = []
     for title in ("conformance feedback", "conformance feedback, other thread"):
         tid = a.require_thread(ctx, title=title)["id"]

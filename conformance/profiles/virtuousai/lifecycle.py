@@ -14,16 +14,16 @@ import time
 import uuid
 from typing import Any
 
-from conformance.context import CheckContext
-from conformance.http import Exchange
 from conformance.profiles.virtuousai import api
+from conformance.profiles.virtuousai.api import Context
+from conformance.vocabulary import Exchange
 
 # Nothing was created by a conformant server before this (2020-01-01T00:00:00Z); clocks may differ a day.
 EARLIEST_PLAUSIBLE = 1_577_836_800
 CLOCK_SKEW = 86_400
 
 
-def _check_times(ctx: CheckContext, exchange: Exchange, thread: dict[str, Any]) -> None:
+def _check_times(ctx: Context, exchange: Exchange, thread: dict[str, Any]) -> None:
     created = api.parse_time(thread.get("createdAt"))
     if created is None or not EARLIEST_PLAUSIBLE <= created.timestamp() <= time.time() + CLOCK_SKEW:
         ctx.fail(exchange, "createdAt: a date-time of about now", f"createdAt {thread.get('createdAt')!r}")
@@ -35,9 +35,9 @@ def _differences(body: dict[str, Any], expected: dict[str, Any]) -> dict[str, An
     return {key: body.get(key, "(missing)") for key, value in expected.items() if body.get(key) != value}
 
 
-def lifecycle(ctx: CheckContext) -> None:
+def lifecycle(ctx: Context) -> None:
     """create→get equal, update sets/keeps/clears fields, delete is 204 and then everything is 404."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     sent = {"title": "Conformance lifecycle", "systemPrompt": "Answer briefly.", "metadata": {"suite": "conformance"}}
     created = ctx.send(a.create_thread(sent))
     ctx.require_status(created)
@@ -109,9 +109,9 @@ def lifecycle(ctx: CheckContext) -> None:
         ctx.fail(ctx.client.history[-1], f"deleted thread {tid} gone from the list", "still listed")
 
 
-def _updates(ctx: CheckContext, tid: str, thread: dict[str, Any]) -> dict[str, Any]:
+def _updates(ctx: Context, tid: str, thread: dict[str, Any]) -> dict[str, Any]:
     """Update sets what is sent and keeps the rest; null clears; each answer persists."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     for change, cleared in (
         ({"title": "Renamed by the suite"}, {}),
         ({"metadata": {"round": "2"}, "systemPrompt": None}, {}),

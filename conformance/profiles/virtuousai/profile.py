@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from conformance.http import PRIMARY, Exchange, Request
-from conformance.profiles.base import CheckFunction, Fixture, LimitCase, Listing, Probe, Profile
+from conformance.context import CheckContext, CheckFunction
+from conformance.dialects.fastapi import FastAPIErrors, detail_text, validation_problems
+from conformance.paging import Listing
 from conformance.profiles.virtuousai import api
 from conformance.profiles.virtuousai.attachments import attachments
 from conformance.profiles.virtuousai.bulk_delete import bulk_delete
@@ -23,19 +24,15 @@ from conformance.profiles.virtuousai.crystallize import crystallize
 from conformance.profiles.virtuousai.feedback import feedback
 from conformance.profiles.virtuousai.lifecycle import lifecycle
 from conformance.profiles.virtuousai.listings import MessagesListing, ThreadsListing
-from conformance.profiles.virtuousai.rules import OTHER_UNKNOWN_ID, UNKNOWN_ID, detail_text, validation_problems
+from conformance.profiles.virtuousai.rules import OTHER_UNKNOWN_ID, UNKNOWN_ID
 from conformance.profiles.virtuousai.turns import turns
-
-if TYPE_CHECKING:
-    from conformance.context import CheckContext
+from conformance.vocabulary import PRIMARY, Exchange, Fixture, LimitCase, Probe, Reason, Request
 
 
-class VirtuousAIProfile(Profile):
+class VirtuousAIProfile(FastAPIErrors):
     name = "virtuousai"
     title = "VirtuousAI Chat"
     spec_file = "virtuousai-chat.yaml"
-    error_schema = "HTTPError"
-    rejection_status = 422
 
     checks: ClassVar[tuple[str | CheckFunction, ...]] = (
         lifecycle, "pagination", "limits", "auth", "tenant_isolation", "error_envelope", "sse_stream",
@@ -85,15 +82,9 @@ class VirtuousAIProfile(Profile):
             return "HTTPError", {"$ref": "#/components/schemas/HTTPError"}
         return super().error_schema_for(exchange)
 
-    def rejection(self, request: Request, location: tuple[str | int, ...], *kinds: str, why: str = "") -> Probe:
-        return Probe(request, 422, why, validation_problems(location, kinds))
-
-    def not_found(self, request: Request, why: str = "") -> Probe:
-        return Probe(request, 404, why, detail_text)
-
     # --- fixture --------------------------------------------------------------------------------
 
-    def create_fixture(self, ctx: CheckContext, *, identity: str | None = PRIMARY) -> Fixture:
+    def create_fixture(self, ctx: CheckContext[Any], *, identity: str | None = PRIMARY) -> Fixture:
         """A thread with one completed turn (a user and an assistant message) and, where the target
         accepts made-up artifacts (the mock does; a real server needs an existing one), an attachment."""
         a = self.api
@@ -119,10 +110,10 @@ class VirtuousAIProfile(Profile):
             ids["attachment"] = attached.json["id"]
         return Fixture(ids, body, identity)
 
-    def discard_fixture(self, ctx: CheckContext, fixture: Fixture) -> None:
+    def discard_fixture(self, ctx: CheckContext[Any], fixture: Fixture) -> None:
         ctx.send(self.api.delete_thread(fixture["thread"]), identity=fixture.identity)
 
-    def snapshot(self, ctx: CheckContext, fixture: Fixture) -> dict[str, tuple[Exchange, Any]]:
+    def snapshot(self, ctx: CheckContext[Any], fixture: Fixture) -> dict[str, tuple[Exchange, Any]]:
         a, who, tid = self.api, fixture.identity, fixture["thread"]
         reads = {
             "the thread": ctx.send(a.get_thread(tid), identity=who),
@@ -204,20 +195,20 @@ class VirtuousAIProfile(Profile):
                            "(the turn is not in the thread)"),
             self.not_found(a.create_attachment(tid, str(uuid.uuid4()), message_id=OTHER_UNKNOWN_ID),
                            "(the message is not in the thread)"),
-            reject(a.get_thread("not-a-uuid"), ("path", "thread_id"), "uuid_parsing"),
-            reject(a.get_turn("not-a-uuid"), ("path", "turn_id"), "uuid_parsing"),
-            reject(a.get_attachment("12345"), ("path", "attachment_id"), "uuid_parsing"),
-            reject(a.list_threads(limit=0), ("query", "limit"), "greater_than_equal"),
-            reject(a.list_threads(limit="many"), ("query", "limit"), "int_parsing"),
-            reject(a.list_messages(tid, limit=201), ("query", "limit"), "less_than_equal"),
-            reject(a.list_attachments(tid, offset=-1), ("query", "offset"), "greater_than_equal"),
-            reject(a.create_attachment(tid, None), ("query", "artifact_id"), "missing"),
-            reject(a.create_attachment(tid, "artifact-7"), ("query", "artifact_id"), "uuid_parsing"),
-            reject(a.create_feedback(tid, {"rating": "meh"}), ("body", "rating"), "enum", "literal_error"),
-            reject(a.create_feedback(tid, {"comment": "no rating"}), ("body", "rating"), "missing"),
-            reject(a.bulk_delete({"threadIds": "all of them"}), ("body", "threadIds"), "list_type"),
-            reject(a.create_thread({"metadata": "not an object"}), ("body", "metadata"), "dict_type"),
-            reject(a.request(api.CREATE_THREAD, content=b'{"title": "unterminated'), ("body",), "json_invalid"),
+            reject(a.get_thread("not-a-uuid"), ("path", "thread_id"), Reason.NOT_A_UUID),
+            reject(a.get_turn("not-a-uuid"), ("path", "turn_id"), Reason.NOT_A_UUID),
+            reject(a.get_attachment("12345"), ("path", "attachment_id"), Reason.NOT_A_UUID),
+            reject(a.list_threads(limit=0), ("query", "limit"), Reason.BELOW_MINIMUM),
+            reject(a.list_threads(limit="many"), ("query", "limit"), Reason.NOT_AN_INTEGER),
+            reject(a.list_messages(tid, limit=201), ("query", "limit"), Reason.ABOVE_MAXIMUM),
+            reject(a.list_attachments(tid, offset=-1), ("query", "offset"), Reason.BELOW_MINIMUM),
+            reject(a.create_attachment(tid, None), ("query", "artifact_id"), Reason.MISSING),
+            reject(a.create_attachment(tid, "artifact-7"), ("query", "artifact_id"), Reason.NOT_A_UUID),
+            reject(a.create_feedback(tid, {"rating": "meh"}), ("body", "rating"), Reason.NOT_ONE_OF),
+            reject(a.create_feedback(tid, {"comment": "no rating"}), ("body", "rating"), Reason.MISSING),
+            reject(a.bulk_delete({"threadIds": "all of them"}), ("body", "threadIds"), Reason.NOT_A_LIST),
+            reject(a.create_thread({"metadata": "not an object"}), ("body", "metadata"), Reason.NOT_AN_OBJECT),
+            reject(a.request(api.CREATE_THREAD, content=b'{"title": "unterminated'), ("body",), Reason.MALFORMED_JSON),
             reject(a.request(api.STREAM_TURN, json={"trigger": "submit-message", "id": tid, "messages": []},
                              thread_id=tid), ("body",)),
             reject(a.request(api.STREAM_TURN, json=user_turn_only, thread_id=tid), ("body",),
@@ -252,14 +243,14 @@ class VirtuousAIProfile(Profile):
         return [
             LimitCase(f"bulk-delete of {most + 1} ids (limit {most}), one of them the fixture thread",
                       a.bulk_delete({"threadIds": too_many}), False, on_fixture=True,
-                      problems=validation_problems(("body", "threadIds"), ("too_long",))),
+                      problems=validation_problems(("body", "threadIds"), (Reason.TOO_LONG,))),
             LimitCase(f"bulk-delete of {most} ids (limit {most})", a.bulk_delete({"threadIds": unknown}), True,
                       problems=deleted_none),
             LimitCase(f"attachments limit={listing_max + 1} (allowed {listing_min}..{listing_max})",
                       a.list_attachments(tid, limit=listing_max + 1), False,
-                      problems=validation_problems(("query", "limit"), ("less_than_equal",))),
+                      problems=validation_problems(("query", "limit"), (Reason.ABOVE_MAXIMUM,))),
             LimitCase(f"attachments limit={listing_min - 1}", a.list_attachments(tid, limit=listing_min - 1), False,
-                      problems=validation_problems(("query", "limit"), ("greater_than_equal",))),
+                      problems=validation_problems(("query", "limit"), (Reason.BELOW_MINIMUM,))),
             LimitCase(f"attachments limit={listing_max}", a.list_attachments(tid, limit=listing_max), True),
             LimitCase(f"attachments limit={listing_min}", a.list_attachments(tid, limit=listing_min), True),
         ]
@@ -269,7 +260,7 @@ class VirtuousAIProfile(Profile):
         return [ThreadsListing(self), MessagesListing(self)]
 
     @cached_property
-    def streaming(self) -> ChatStreaming:  # type: ignore[override]
+    def streaming(self) -> ChatStreaming:
         return ChatStreaming(self)
 
     # --- schemathesis ---------------------------------------------------------------------------

@@ -13,12 +13,11 @@
 
 from __future__ import annotations
 
-from conformance.context import CheckContext
-from conformance.http import Exchange
-from conformance.profiles.base import Fixture
+from conformance.dialects.fastapi import detail_text
 from conformance.profiles.virtuousai import api
-from conformance.profiles.virtuousai.rules import detail_text
+from conformance.profiles.virtuousai.api import Context
 from conformance.streaming import checked_frames, require_stream
+from conformance.vocabulary import Exchange, Fixture
 
 # Statuses a cancel on a thread without an active turn may get (the contract chose 409).
 NO_ACTIVE_TURN = (404, 409)
@@ -38,9 +37,9 @@ def _received_end(exchange: Exchange) -> bool:
     return any(marker in exchange.text for marker in ('"text-end"', '"finish"', "[DONE]"))
 
 
-def turns(ctx: CheckContext) -> None:
+def turns(ctx: Context) -> None:
     """Turn status: active while streaming (a second stream is 409), then completed; no turn, no cancel."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     thread = a.require_thread(ctx, title="conformance turns")
     fixture = Fixture({"thread": thread["id"]}, thread)
     _while_streaming(ctx, fixture)
@@ -48,8 +47,8 @@ def turns(ctx: CheckContext) -> None:
     ctx.send(a.delete_thread(fixture["thread"]))
 
 
-def _while_streaming(ctx: CheckContext, fixture: Fixture) -> None:
-    a, streaming = ctx.profile.api, ctx.profile.streaming  # type: ignore[attr-defined]
+def _while_streaming(ctx: Context, fixture: Fixture) -> None:
+    a, streaming = ctx.profile.api, ctx.profile.streaming
     tid = fixture["thread"]
     stored: str | None = None
     with ctx.stream(streaming.turn_request(fixture, long_prompt(WHILE_STREAMING_WORDS))) as live:
@@ -75,10 +74,10 @@ def _while_streaming(ctx: CheckContext, fixture: Fixture) -> None:
     check_status(ctx, tid, turn_id, "completed", why="after its stream ended")
 
 
-def _check_active(ctx: CheckContext, tid: str) -> tuple[str | None, str | None]:
+def _check_active(ctx: Context, tid: str) -> tuple[str | None, str | None]:
     """Mid-stream: the thread and the turn say active, and a second stream is a 409. The turn's id, and
     the reply stored if the thread already says completed (see the module docstring)."""
-    a = ctx.profile.api  # type: ignore[attr-defined]
+    a = ctx.profile.api
     seen = ctx.send(a.get_thread(tid))
     ctx.require_status(seen)
     thread = ctx.require_object(seen)
@@ -105,7 +104,7 @@ def _check_active(ctx: CheckContext, tid: str) -> tuple[str | None, str | None]:
     return turn_id, None
 
 
-def _second_stream_refused(ctx: CheckContext, tid: str) -> None:
+def _second_stream_refused(ctx: Context, tid: str) -> None:
     streaming = ctx.profile.streaming
     assert streaming is not None
     with ctx.stream(streaming.turn_request(Fixture({"thread": tid}, {}), "A second turn at once?")) as second:
@@ -117,8 +116,8 @@ def _second_stream_refused(ctx: CheckContext, tid: str) -> None:
                 ctx.fail(second.exchange, "a 409 in the error envelope", problem)
 
 
-def check_status(ctx: CheckContext, tid: str, turn_id: str, status: str, *, why: str) -> None:
-    a = ctx.profile.api  # type: ignore[attr-defined]
+def check_status(ctx: Context, tid: str, turn_id: str, status: str, *, why: str) -> None:
+    a = ctx.profile.api
     got = ctx.send(a.get_turn(turn_id))
     if ctx.check_status(got, why="(the thread's lastTurnId)"):
         body = ctx.require_object(got)
@@ -132,8 +131,8 @@ def check_status(ctx: CheckContext, tid: str, turn_id: str, status: str, *, why:
                      f"lastTurnId {thread.get('lastTurnId')!r}, lastTurnStatus {thread.get('lastTurnStatus')!r}")
 
 
-def cancel_without_active_turn(ctx: CheckContext, tid: str) -> None:
-    a = ctx.profile.api  # type: ignore[attr-defined]
+def cancel_without_active_turn(ctx: Context, tid: str) -> None:
+    a = ctx.profile.api
     refused = ctx.send(a.cancel_turn(tid, "nothing to cancel"))
     if refused.status not in NO_ACTIVE_TURN:
         ctx.fail(refused, "409 or 404: the thread has no active turn to cancel", refused.excerpt())

@@ -1,4 +1,5 @@
-"""Lifecycle: a conversation and its items behave as one resource from creation to deletion.
+"""Lifecycle (the conversation-with-items shape's check): a conversation and its items behave as one
+resource from creation to deletion.
 
 create -> get returns the same fields; created_at is a plausible unix time in seconds; metadata
 defaults as the family says; an update answers with what the family allows (OpenAI: the pairs sent
@@ -12,19 +13,20 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.context import CheckContext
-from conformance.http import Exchange
-from conformance.profiles.base import MISSING
-from conformance.profiles.conversations import ConversationProfile
+from conformance.vocabulary import MISSING, Exchange
+
+if TYPE_CHECKING:
+    from conformance.shapes.conversation_items.profile import ConversationProfile
 
 # Nothing was created by a conformant server before this (2020-01-01T00:00:00Z).
 EARLIEST_PLAUSIBLE = 1_577_836_800
 CLOCK_SKEW = 86_400
 
 
-def check_created_at(ctx: CheckContext, exchange: Exchange, body: Any) -> None:
+def check_created_at(ctx: CheckContext[ConversationProfile], exchange: Exchange, body: Any) -> None:
     """created_at must be an integer unix time in seconds, not far from now."""
     value = ctx.profile.created_at(body)
     now = time.time()
@@ -44,7 +46,11 @@ def check_created_at(ctx: CheckContext, exchange: Exchange, body: Any) -> None:
 
 
 def check_same_fields(
-    ctx: CheckContext, exchange: Exchange, body: dict[str, Any], reference: dict[str, Any], what: str
+    ctx: CheckContext[ConversationProfile],
+    exchange: Exchange,
+    body: dict[str, Any],
+    reference: dict[str, Any],
+    what: str,
 ) -> None:
     """Every field of `reference` must come back unchanged in `body`."""
     changed = {key: body.get(key, "(missing)") for key, value in reference.items() if body.get(key, MISSING) != value}
@@ -53,7 +59,9 @@ def check_same_fields(
         ctx.fail(exchange, f"the same fields as {what}: {expected}", f"{changed}")
 
 
-def check_metadata(ctx: CheckContext, exchange: Exchange, body: Any, expected: Any, why: str) -> None:
+def check_metadata(
+    ctx: CheckContext[ConversationProfile], exchange: Exchange, body: Any, expected: Any, why: str
+) -> None:
     actual = ctx.profile.conversation_metadata(body)
     if actual != expected:
         ctx.fail(
@@ -61,26 +69,22 @@ def check_metadata(ctx: CheckContext, exchange: Exchange, body: Any, expected: A
         )
 
 
-def listed_ids(ctx: CheckContext, conversation_id: str) -> tuple[Exchange, list[str] | None]:
+def listed_ids(ctx: CheckContext[ConversationProfile], conversation_id: str) -> tuple[Exchange, list[str] | None]:
     """All item ids of a conversation in creation order (one page at the largest limit)."""
-    pagination = ctx.profile.pagination
-    limit = pagination.max_limit if pagination else None
-    order = pagination.orders[0] if pagination else None
-    exchange = ctx.send(ctx.profile.list_items(conversation_id, limit=limit, order=order))
+    p = ctx.profile
+    exchange = ctx.send(p.list_all_items(conversation_id, order=p.pagination.orders[0]))
     if not ctx.check_status(exchange):
         return exchange, None
-    page = ctx.profile.page(exchange.json)
+    page = p.page(exchange.json)
     if page is None:
         ctx.fail(exchange, "a page of items", exchange.excerpt())
         return exchange, None
     return exchange, page.ids
 
 
-def lifecycle(ctx: CheckContext) -> None:
+def lifecycle(ctx: CheckContext[ConversationProfile]) -> None:
     """create→get equal, update persists, item add/get/delete, delete makes everything 404."""
     p = ctx.profile
-    if not isinstance(p, ConversationProfile):
-        ctx.skip("written for conversations with items; the family lists its own lifecycle check")
     metadata = p.sample_metadata(1)
     initial_items = [p.sample_item(0), p.sample_item(1)]
 
@@ -135,7 +139,7 @@ def lifecycle(ctx: CheckContext) -> None:
         ctx.check_status(ctx.send(request), p.not_found_status, why="after the conversation was deleted")
 
 
-def _update_round_trip(ctx: CheckContext, cid: str, conversation: dict[str, Any]) -> None:
+def _update_round_trip(ctx: CheckContext[ConversationProfile], cid: str, conversation: dict[str, Any]) -> None:
     """Update with new metadata, then with null: each answer is what the family allows, and persists."""
     p = ctx.profile
     for given in (p.sample_metadata(2), None):
@@ -158,7 +162,7 @@ def _update_round_trip(ctx: CheckContext, cid: str, conversation: dict[str, Any]
             check_metadata(ctx, fetched, body, stored, f"as the update with {given!r} answered")
 
 
-def _item_round_trip(ctx: CheckContext, cid: str, initial_count: int) -> list[str]:
+def _item_round_trip(ctx: CheckContext[ConversationProfile], cid: str, initial_count: int) -> list[str]:
     """Add two items, read one back, delete it; returns the ids still in the conversation."""
     p = ctx.profile
     listing, before = listed_ids(ctx, cid)

@@ -1,22 +1,23 @@
-"""The conversation-with-items shape (OpenAI's Conversations API and any family built like it).
+"""The conversation-with-items shape's profile base (OpenAI's Conversations API and any family built like it).
 
 A `ConversationProfile` builds requests for conversation and item CRUD and reads the answers; from
-those it provides the shared checks' hooks (fixture, snapshot, probes, the item listing), and the
-`lifecycle` check is written against it. A family of this shape implements the abstract methods and
-states its rules; it lists `lifecycle` among its checks.
+those it provides the shared checks' hooks (fixture, snapshot, probes, the item listing), and runs the
+shape's own `lifecycle` check. A family of this shape implements the abstract methods, states its
+rules and declares how its item list pages (`Pagination.paging`, a kind from `conformance.paging`).
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from conformance.http import PRIMARY, Exchange, Request
-from conformance.profiles.base import MISSING, Fixture, Listing, Page, Probe, Profile, Seeded
-
-if TYPE_CHECKING:
-    from conformance.context import CheckContext
+from conformance.context import CheckContext, CheckFunction
+from conformance.paging import Listing, Paging
+from conformance.profiles.base import Profile
+from conformance.shapes.conversation_items.lifecycle import lifecycle
+from conformance.vocabulary import MISSING, PRIMARY, Exchange, Fixture, Page, Probe, Request, Seeded
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,14 @@ class Pagination:
     min_limit: int
     max_limit: int
     max_items_per_call: int  # how many items one create call may add
+    paging: Paging  # how the item list pages (its kind, fields and parameters)
 
 
 class ConversationProfile(Profile):
     """A family of conversations holding items."""
 
-    checks: ClassVar[tuple[str, ...]] = (
-        "lifecycle",
+    checks: ClassVar[tuple[str | CheckFunction, ...]] = (
+        lifecycle,
         "pagination",
         "limits",
         "auth",
@@ -67,13 +69,15 @@ class ConversationProfile(Profile):
 
     @abstractmethod
     def list_items(
-        self,
-        conversation_id: str,
-        *,
-        after: str | None = None,
-        limit: int | None = None,
-        order: str | None = None,
-    ) -> Request: ...
+        self, conversation_id: str, *, order: str | None = None, paging: Sequence[tuple[str, str]] = ()
+    ) -> Request:
+        """The item list in `order`, with the paging kind's parameters `paging`."""
+
+    def list_all_items(self, conversation_id: str, *, order: str | None = None) -> Request:
+        """The first page of the item list at the largest limit (every item of a small conversation)."""
+        return self.list_items(
+            conversation_id, order=order, paging=self.pagination.paging.first(self.pagination.max_limit)
+        )
 
     @abstractmethod
     def get_item(self, conversation_id: str, item_id: str) -> Request: ...
@@ -122,9 +126,9 @@ class ConversationProfile(Profile):
         ids = [self.item_id(item) for item in items]
         return None if any(item_id is None for item_id in ids) else [i for i in ids if i is not None]
 
-    @abstractmethod
     def page(self, body: Any) -> Page | None:
-        """A list response read as a page, or None if it does not have the list shape."""
+        """An item list response read as a page, or None if it does not have the list shape."""
+        return self.pagination.paging.read(body)
 
     # --- family rules ---------------------------------------------------------------------------
 
@@ -156,7 +160,12 @@ class ConversationProfile(Profile):
         return self.delete_conversation(made) if made else None
 
     def create_fixture(
-        self, ctx: CheckContext, *, identity: str | None = PRIMARY, items: int = 2, metadata_variant: int | None = 1
+        self,
+        ctx: CheckContext[Any],
+        *,
+        identity: str | None = PRIMARY,
+        items: int = 2,
+        metadata_variant: int | None = 1,
     ) -> Fixture:
         """A conversation with `items` sample items, their ids read back (oldest first)."""
         metadata = self.sample_metadata(metadata_variant) if metadata_variant is not None else MISSING
@@ -172,9 +181,7 @@ class ConversationProfile(Profile):
             ctx.abort()
         item_ids: list[str] = []
         if items:
-            listing = ctx.send(
-                self.list_items(conversation_id, order="asc", limit=self.pagination.max_limit), identity=identity
-            )
+            listing = ctx.send(self.list_all_items(conversation_id, order=self.pagination.orders[0]), identity=identity)
             page = self.page(listing.json)
             if page is None or len(page.ids) < items:
                 ctx.fail(listing, f"a page listing the {items} items just created", listing.excerpt())
@@ -183,16 +190,13 @@ class ConversationProfile(Profile):
         ids = {"conversation": conversation_id, **({"item": item_ids[0]} if item_ids else {})}
         return Fixture(ids, body, identity, {"items": item_ids})
 
-    def discard_fixture(self, ctx: CheckContext, fixture: Fixture) -> None:
+    def discard_fixture(self, ctx: CheckContext[Any], fixture: Fixture) -> None:
         ctx.send(self.delete_conversation(fixture["conversation"]), identity=fixture.identity)
 
-    def snapshot(self, ctx: CheckContext, fixture: Fixture) -> dict[str, tuple[Exchange, Any]]:
+    def snapshot(self, ctx: CheckContext[Any], fixture: Fixture) -> dict[str, tuple[Exchange, Any]]:
         cid = fixture["conversation"]
         conversation = ctx.send(self.get_conversation(cid), identity=fixture.identity)
-        items = ctx.send(
-            self.list_items(cid, order=self.pagination.orders[0], limit=self.pagination.max_limit),
-            identity=fixture.identity,
-        )
+        items = ctx.send(self.list_all_items(cid, order=self.pagination.orders[0]), identity=fixture.identity)
         page = self.page(items.json)
         body = conversation.json if conversation.status == 200 else conversation.status
         return {
@@ -232,7 +236,7 @@ class ConversationProfile(Profile):
 
 
 class ConversationItems(Listing):
-    """The items of a conversation the check made, walked with `after` = the last id of a page."""
+    """The items of a conversation the check made, walked as the family's paging kind says."""
 
     name = "conversation items"
     exclusive = True
@@ -241,10 +245,11 @@ class ConversationItems(Listing):
     def __init__(self, profile: ConversationProfile) -> None:
         self.profile = profile
         paging = profile.pagination
+        self.paging = paging.paging
         self.default_limit, self.min_limit, self.max_limit = paging.default_limit, paging.min_limit, paging.max_limit
         self.orders = (*paging.orders, None)
 
-    def seed(self, ctx: CheckContext, count: int) -> Seeded:
+    def seed(self, ctx: CheckContext[Any], count: int) -> Seeded:
         p = self.profile
         created = ctx.send(p.create_conversation())
         ctx.require_status(created)
@@ -264,18 +269,15 @@ class ConversationItems(Listing):
             ids += new_ids
         return Seeded(cid, ids)
 
-    def request(self, scope: str | None, *, cursor: str | None, limit: int | None, order: str | None) -> Request:
+    def request(self, scope: str | None, *, order: str | None, paging: Sequence[tuple[str, str]]) -> Request:
         assert scope is not None
-        return self.profile.list_items(scope, after=cursor, limit=limit, order=order)
-
-    def page(self, body: Any) -> Page | None:
-        return self.profile.page(body)
+        return self.profile.list_items(scope, order=order, paging=paging)
 
     def expected(self, ids: list[str], order: str | None) -> list[str]:
         paging = self.profile.pagination
         effective = order or paging.default_order
         return list(ids) if effective == paging.orders[0] else list(reversed(ids))
 
-    def discard(self, ctx: CheckContext, seeded: Seeded) -> None:
+    def discard(self, ctx: CheckContext[Any], seeded: Seeded) -> None:
         if seeded.scope:
             ctx.send(self.profile.delete_conversation(seeded.scope))
