@@ -6,7 +6,8 @@ from typing import Any
 
 from conformance.context import CheckContext
 from conformance.http import PRIMARY, Exchange, Request
-from conformance.profiles.base import Fixture, Probe, Profile
+from conformance.profiles.base import Profile
+from conformance.vocabulary import Fixture, Probe
 
 
 class ToyProfile(Profile):
