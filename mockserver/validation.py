@@ -187,7 +187,7 @@ def _branch_tag_values(branch: dict, tag: str) -> list:
     return list(tag_schema.get("enum", [])) if isinstance(tag_schema, dict) else []
 
 
-def discriminating_property(schema: dict, branches: list[dict]) -> str | None:
+def discriminating_property(schema: dict, branches: t.Sequence[t.Any]) -> str | None:
     """The property that says which ``oneOf``/``anyOf`` branch an object is meant for.
 
     The spec's ``discriminator.propertyName`` when it declares one; otherwise the property that every

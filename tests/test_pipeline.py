@@ -157,6 +157,12 @@ def _with_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes |
     return kept if value is None else [*kept, (name, value)]
 
 
+def contract_operations(family: Family) -> list[t.Any]:
+    """Schemathesis's operations of the family's contract (every one: the contract must load whole)."""
+    schema = schemathesis.openapi.from_path(str(family.spec_path))
+    return [t.cast(t.Any, result).ok() for result in schema.get_all_operations()]
+
+
 def _ids_in(body: bytes) -> list[str]:
     try:
         value = orjson.loads(body)
@@ -170,8 +176,7 @@ def test_fast_path_answers_as_connexion(family_name: str, monkeypatch: pytest.Mo
     family = discover()[family_name]
     monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
     pair = Pair(family, DeterministicIds(monkeypatch), monkeypatch)
-    schema = schemathesis.openapi.from_path(str(family.spec_path))
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = contract_operations(family)
     loop = asyncio.new_event_loop()
     known_ids: list[str] = []
     try:
@@ -213,7 +218,7 @@ def test_fast_path_answers_as_connexion(family_name: str, monkeypatch: pytest.Mo
 
 def test_matched_operations_take_the_fast_path() -> None:
     family_apps = create_app().family_apps
-    openai_app, vai_app = family_apps["openai"], family_apps["virtuousai"]
+    openai_app, vai_app = (t.cast(FamilyApp, family_apps[name]) for name in ("openai", "virtuousai"))
 
     def matched(app: FamilyApp, method: str, path: str) -> str | None:
         found = app.match({"type": "http", "method": method, "path": path, "root_path": ""})
@@ -223,7 +228,29 @@ def test_matched_operations_take_the_fast_path() -> None:
     assert matched(openai_app, "POST", f"{OPENAI}/conversations/x") == "updateConversation"
     assert matched(openai_app, "POST", f"{OPENAI}/conversations/x/items") == "createConversationItems"
     assert matched(openai_app, "GET", f"{OPENAI}/conversations/x/items") == "listConversationItems"
-    assert matched(vai_app, "POST", f"{VAI}/chat/threads/bulk-delete").startswith("bulk_delete_threads")
+    assert str(matched(vai_app, "POST", f"{VAI}/chat/threads/bulk-delete")).startswith("bulk_delete_threads")
     for method, path in [("HEAD", "/conversations/x"), ("PUT", "/conversations/x"), ("GET", "/conversations/x/"),
                          ("GET", "/openapi.json"), ("GET", "/ui/"), ("GET", "/conversations"), ("GET", "")]:
         assert matched(openai_app, method, OPENAI + path) is None, (method, path)
+
+
+def test_a_missing_connexion_internal_fails_start_up_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import connexion.context
+    from connexion.apps.asynchronous import AsyncOperation
+
+    from mockserver import connexion_compat
+
+    connexion_compat.check_internals()
+    monkeypatch.delattr(connexion.context, "_scope")
+    with pytest.raises(connexion_compat.ConnexionInternalsChanged, match=r"connexion\.context\._scope"):
+        create_app()
+    monkeypatch.undo()
+    original = AsyncOperation.__init__
+
+    def without_fn(self: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+        original(self, *args, **kwargs)
+        del self._fn
+
+    monkeypatch.setattr(AsyncOperation, "__init__", without_fn)
+    with pytest.raises(connexion_compat.ConnexionInternalsChanged, match=r"AsyncOperation\._fn"):
+        create_app()
