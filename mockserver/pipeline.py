@@ -12,8 +12,12 @@ operation's route through those same objects, in Connexion's order, in one call:
 Everything else goes to the untouched Connexion app, so its behaviour there is Connexion's by
 construction: paths outside every operation, wrong methods (405), trailing-slash redirects, ``HEAD``, the
 spec and Swagger UI routes, a ``root_path``, form bodies. Any exception on the fast path is rendered by
-the family's error handler, as Connexion's exception middleware does. ``tests/test_pipeline.py`` checks
-that both paths answer alike.
+the family's error handler, as Connexion's exception middleware does. Before either path, a request's
+Content-Type is read as the vendors read it (``json_content_type``: case-insensitive; absent means JSON).
+
+Every use of Connexion's or Starlette's private internals goes through ``mockserver.connexion_compat``,
+which lists them and checks at start-up that they exist. ``tests/test_pipeline.py`` checks, for every
+family, on requests generated from its contract, that both paths answer alike byte for byte.
 """
 
 from __future__ import annotations
