@@ -422,18 +422,21 @@ class FamilyApp:
 
 def json_content_type(scope: Scope) -> Scope:
     """``scope`` with its Content-Type as the vendors read it: media types are case-insensitive, so the
-    media type is lower-cased (parameters kept); a request with a body and no Content-Type is JSON (OpenAI
-    parses it as JSON, and so does FastAPI: ``fastapi.routing`` calls ``request.json()`` when the header is
-    absent). Returns ``scope`` itself when nothing changes."""
+    media type is lower-cased (parameters kept); a request with a body and no (or an empty) Content-Type is
+    JSON (OpenAI parses it as JSON, and so does FastAPI: ``fastapi.routing`` calls ``request.json()`` when
+    the header is absent or empty). Returns ``scope`` itself when nothing changes."""
     headers = scope["headers"]
     has_body = False
     for index, (key, value) in enumerate(headers):
         if key == b"content-type":
             media_type, _, rest = value.partition(b";")
-            if media_type.islower() or not media_type.strip():
+            if media_type.islower() or (rest and not media_type.strip()):
                 return scope
             changed = list(headers)
-            changed[index] = (key, media_type.strip().lower() + (b";" + rest if rest else b""))
+            if not value.strip():  # an empty header is no header (FastAPI tests it for truth)
+                changed[index] = (key, b"application/json")
+            else:
+                changed[index] = (key, media_type.strip().lower() + (b";" + rest if rest else b""))
             return {**scope, "headers": changed}
         if key == b"content-length":
             has_body = value.strip() not in (b"", b"0")

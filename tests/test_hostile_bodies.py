@@ -37,8 +37,8 @@ OPENAI = "/openai/v1"
 VAI = "/virtuousai/api/v1"
 AUTH = [(b"authorization", b"Bearer k1")]
 JSON = [(b"content-type", b"application/json")]
-VARIANTS = [None, b"Application/JSON", b"APPLICATION/JSON; Charset=UTF-8", b"application/json; charset=utf-8"]
-"""Content-Type values that must mean JSON (None: the header is absent)."""
+VARIANTS = [None, b"", b"Application/JSON", b"APPLICATION/JSON; Charset=UTF-8", b"application/json; charset=utf-8"]
+"""Content-Type values that must mean JSON (None: the header is absent; an empty one counts as absent)."""
 
 
 @pytest.mark.parametrize("family_name", sorted(discover()))

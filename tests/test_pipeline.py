@@ -51,7 +51,7 @@ SEEDS_PER_CREATE = 6
 DEEP = b"[" * 70 + b"1" + b"]" * 70
 BODY_VARIANTS = [b"", b"{", b"null", b"[]", b"\xff\xfe{}", b'{"a": "\xe9t\xe9"}', DEEP,
                  b'{"metadata": ' + b"[" * 70 + b"1234567890123456789" + b"]" * 70 + b"}"]
-CONTENT_TYPES = [None, b"Application/JSON", b"application/json; charset=utf-8", b"APPLICATION/JSON; Charset=UTF-8",
+CONTENT_TYPES = [None, b"", b"Application/JSON", b"application/json; charset=utf-8", b"APPLICATION/JSON; Charset=UTF-8",
                  b"text/plain", b"application/x-www-form-urlencoded"]
 AUTH = [b"Bearer k1", b"Bearer k2", None, b"Basic abc", b"Bearer "]
 
