@@ -46,7 +46,7 @@ from mockserver.pipeline import FamilyApp
 OPENAI = "/openai/v1"
 VAI = "/virtuousai/api/v1"
 FAMILIES = sorted(discover())
-EXAMPLES_PER_FAMILY = 150
+EXAMPLES_PER_FAMILY = 300
 SEEDS_PER_CREATE = 6
 DEEP = b"[" * 70 + b"1" + b"]" * 70
 BODY_VARIANTS = [b"", b"{", b"null", b"[]", b"\xff\xfe{}", b'{"a": "\xe9t\xe9"}', DEEP,
