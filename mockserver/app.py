@@ -3,8 +3,13 @@
 Requests are dispatched by URL prefix (``/openai/v1`` …) to the family's app. Every response gets an
 ``x-request-id`` header (``req_`` + 32 random hex digits, from Python's per-process random generator:
 unique, not secret, and without a system call per request) and the family's static headers. ``GET /``
-lists the mounted families; any other path outside a family prefix is a JSON 404 naming the prefixes
-that exist.
+lists the mounted families; any other path outside a family prefix is a 404 in the mock's own, vendor-neutral
+JSON (no family owns that path, so no family's envelope applies)::
+
+    {"service": "convo-mock", "status": 404, "message": "No API at /x; families are mounted at /openai/v1, …",
+     "families": [{"name": …, "base_path": …, "description": …}, …]}
+
+the same shape as ``GET /`` plus ``status`` and ``message``.
 """
 
 from __future__ import annotations
@@ -56,8 +61,8 @@ class MockApp:
         else:
             message = f"No API at {scope.get('path')}; families are mounted at " + ", ".join(
                 f.base_path for f in self.families)
-            response = json_response({"error": {"message": message, "type": "not_found", "param": None,
-                                                "code": "unknown_route"}, "families": families}, status=404)
+            response = json_response({"service": "convo-mock", "status": 404, "message": message,
+                                      "families": families}, status=404)
         await response(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -89,12 +89,12 @@ def _resolver(family: Family, handlers: t.Mapping[str, t.Callable]) -> Resolver:
     return Resolver(function_resolver=resolve)
 
 
-def build_family_app(family: Family, store: Store) -> FamilyApp:
+def build_family_app(family: Family, store: Store, *, fast_path: bool = True) -> FamilyApp:
     """The app serving ``family`` under its ``base_path``, keeping state in ``store``.
 
     It is a Connexion ``AsyncApp`` (``.connexion_app``) whose middleware stack is built at start-up and run
     for matched operations as one call (``mockserver.pipeline``); everything else goes through the
-    ``AsyncApp`` itself.
+    ``AsyncApp`` itself (everything, with ``fast_path=False``).
     """
     app = AsyncApp(
         f"mockserver.families.{family.name}",
@@ -112,4 +112,4 @@ def build_family_app(family: Family, store: Store) -> FamilyApp:
     handler = error_handler_for(family)
     for key in (MockError, ProblemException, HTTPException, 404, 405, Exception):
         app.add_error_handler(key, handler)
-    return FamilyApp(app, handler)
+    return FamilyApp(app, handler, fast_path=fast_path)

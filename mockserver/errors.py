@@ -30,16 +30,22 @@ class Violation:
 
 
 class MockError(Exception):
-    """Base class: an error response the family renders in its own envelope."""
+    """Base class: an error response the family renders in its own envelope.
+
+    ``field`` is the path of the request input at fault (a parameter's name first, or the body's field
+    path, as in ``Violation.path``), ``reason`` a short vendor-neutral snake_case word saying why
+    (``invalid_value``, …). Both are optional; each family decides whether and how its envelope shows them
+    (OpenAI: ``param`` and ``code``).
+    """
 
     status = 500
 
-    def __init__(self, message: str = "", *, param: str | None = None, code: str | None = None,
+    def __init__(self, message: str = "", *, field: tuple[str | int, ...] | None = None, reason: str | None = None,
                  status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.param = param
-        self.code = code
+        self.field = field
+        self.reason = reason
         if status is not None:
             self.status = status
         self.headers = headers or {}
@@ -80,6 +86,17 @@ class MethodNotAllowed(RouteNotFound):
 
 class Conflict(MockError):
     status = 409
+
+
+class UnreadableBody(MockError):
+    """The body could not be read as JSON at all, before any schema applies: it is not UTF-8
+    (``reason="not_utf8"``) or nests deeper than ``limit`` levels (``reason="too_deep"``)."""
+
+    status = 400
+
+    def __init__(self, reason: str, limit: int | None = None) -> None:
+        super().__init__(f"request body unreadable: {reason}", reason=reason)
+        self.limit = limit
 
 
 class UnsupportedMediaType(MockError):

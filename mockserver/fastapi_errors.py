@@ -3,7 +3,10 @@
 Request validation failures become 422 ``{"detail": [{"type", "loc", "msg", "input", "ctx"?}]}`` with the
 ``loc``, ``type`` and ``msg`` values pydantic v2 produces (``["query", "limit"]`` ``less_than_equal``,
 ``["body", "rating"]`` ``enum`` or ``missing``, ``["path", "thread_id"]`` ``uuid_parsing``, …); every other
-error is ``{"detail": "<text>"}`` with its status, as ``HTTPException`` sends it.
+error is ``{"detail": "<text>"}`` with its status, as ``HTTPException`` sends it. A body FastAPI cannot decode
+at all (not UTF-8; here also one nested deeper than ``mockserver.validation.MAX_BODY_DEPTH``) is
+``400 {"detail": "There was an error parsing the body"}``, as ``fastapi.routing`` answers any body-reading
+failure other than a JSON syntax error.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from mockserver.errors import (
     MockError,
     RouteNotFound,
     Unauthenticated,
+    UnreadableBody,
     UnsupportedMediaType,
     Violation,
 )
@@ -131,6 +135,8 @@ def render_error(error: MockError) -> ErrorResponse:
     """Any ``MockError`` as a FastAPI application sends it."""
     if isinstance(error, InvalidRequest):
         return _validation_failed(error.violations)
+    if isinstance(error, UnreadableBody):  # FastAPI turns any failure to decode the body other than bad JSON into this
+        return ErrorResponse(400, {"detail": "There was an error parsing the body"})
     if isinstance(error, UnsupportedMediaType):  # FastAPI does not parse a non-JSON body: the model gets bytes
         return _validation_failed([Violation("body", (), "type", "object", "", "not JSON")])
     if isinstance(error, Unauthenticated):

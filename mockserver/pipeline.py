@@ -12,8 +12,12 @@ operation's route through those same objects, in Connexion's order, in one call:
 Everything else goes to the untouched Connexion app, so its behaviour there is Connexion's by
 construction: paths outside every operation, wrong methods (405), trailing-slash redirects, ``HEAD``, the
 spec and Swagger UI routes, a ``root_path``, form bodies. Any exception on the fast path is rendered by
-the family's error handler, as Connexion's exception middleware does. ``tests/test_pipeline.py`` checks
-that both paths answer alike.
+the family's error handler, as Connexion's exception middleware does. Before either path, a request's
+Content-Type is read as the vendors read it (``json_content_type``: case-insensitive; absent means JSON).
+
+Every use of Connexion's or Starlette's private internals goes through ``mockserver.connexion_compat``,
+which lists them and checks at start-up that they exist. ``tests/test_pipeline.py`` checks, for every
+family, on requests generated from its contract, that both paths answer alike byte for byte.
 """
 
 from __future__ import annotations
@@ -23,34 +27,16 @@ import logging
 import typing as t
 from copy import deepcopy
 
-from connexion.apps.asynchronous import AsyncApp, AsyncASGIApp, AsyncOperation
-from connexion.context import _context, _operation, _receive, _scope
+from connexion.apps.asynchronous import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
-from connexion.decorators.parameter import (
-    CONTEXT_NAME,
-    _get_query_defaults,
-    _get_val_from_param,
-    pythonic,
-    sanitized,
-    unwrap_decorators,
-)
+from connexion.decorators.parameter import CONTEXT_NAME, pythonic, sanitized, unwrap_decorators
 from connexion.decorators.response import AsyncResponseDecorator
 from connexion.exceptions import UnsupportedMediaTypeProblem
 from connexion.frameworks.starlette import Starlette as StarletteFramework
 from connexion.http_facts import FORM_CONTENT_TYPES
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.abstract import ROUTING_CONTEXT
-from connexion.middleware.context import ContextMiddleware
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.main import ConnexionMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware, RequestValidationOperation
-from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.security import SecurityMiddleware, SecurityOperation
-from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import OpenAPIOperation
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import (
@@ -62,23 +48,19 @@ from connexion.utils import (
 )
 from connexion.validators.parameter import ParameterValidator
 from python_multipart.multipart import parse_options_header
-from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import WebSocketException
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import Match, Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from mockserver import connexion_compat as compat
 from mockserver.validation import SpecBodyValidator
 
 logger = logging.getLogger("mockserver")
 
 ErrorHandler = t.Callable[[ConnexionRequest, Exception], ConnexionResponse]
 
-_STACK = (ServerErrorMiddleware, ExceptionMiddleware, SwaggerUIMiddleware, RoutingMiddleware, SecurityMiddleware,
-          RequestValidationMiddleware, ResponseValidationMiddleware, LifespanMiddleware, ContextMiddleware,
-          AsyncASGIApp)
 _BOUNDED_CACHE = 64  # per-operation caches keyed by request data hold at most this many entries
 
 
@@ -87,19 +69,11 @@ class CachedURIParser(OpenAPIURIParser):
 
     def __init__(self, param_defns: list, body_defn: dict) -> None:
         super().__init__(param_defns, body_defn)
-        self._param_schemas = {k: v.get("schema", {}) for k, v in self._param_defns.items()}
+        self._param_schemas = {k: v.get("schema", {}) for k, v in compat.parameter_definitions(self).items()}
 
     @property
     def param_schemas(self) -> dict:
         return self._param_schemas
-
-
-def build_connexion_stack(app: AsyncApp) -> list[ASGIApp]:
-    """Have Connexion build ``app``'s middleware stack now (it otherwise does so on the first request)."""
-    middleware: ConnexionMiddleware = app.middleware
-    if middleware.middleware_stack is None:
-        middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
-    return list(middleware.middleware_stack)
 
 
 class _ArgumentBuilder:
@@ -115,7 +89,7 @@ class _ArgumentBuilder:
         self._sanitized: dict[str, str] = {}
         self.path_definitions = {p["name"]: p for p in operation.parameters if p["in"] == "path"}
         self.query_definitions = {p["name"]: p for p in operation.parameters if p["in"] == "query"}
-        self.query_defaults = _get_query_defaults(self.query_definitions)
+        self.query_defaults = compat.query_defaults(self.query_definitions)
         self._defaults_need_deepcopy = any(isinstance(v, (dict, list)) for v in self.query_defaults.values())
         self.is_trace = operation.method.upper() == "TRACE"
         self.body_defined = operation.is_request_body_defined
@@ -145,9 +119,9 @@ class _ArgumentBuilder:
         kwargs: dict[str, t.Any] = {}
         for name, value in path_params.items():
             definition = self.path_definitions.get(name)
-            kwargs[sanitize(name)] = _get_val_from_param(value, definition) if definition is not None else value
+            kwargs[sanitize(name)] = compat.parameter_value(value, definition) if definition is not None else value
         merged = deepcopy(self.query_defaults) if self._defaults_need_deepcopy else dict(self.query_defaults)
-        _deep_merge(merged, query_params)
+        compat.deep_merge(merged, query_params)
         for name, value in merged.items():
             key = sanitize(name)
             if not has_kwargs and key not in arguments:
@@ -156,7 +130,7 @@ class _ArgumentBuilder:
             if definition is None:
                 logger.error("Function argument '%s' (non-sanitized: %s) not defined in specification", key, name)
                 continue
-            kwargs[key] = _get_val_from_param(value, definition)
+            kwargs[key] = compat.parameter_value(value, definition)
         if not self.is_trace and (arguments or has_kwargs) and self.body_defined:
             schema = self.body_schema(content_type)
             if is_nullable(schema) and is_null(body):
@@ -176,32 +150,17 @@ class _ArgumentBuilder:
         return kwargs
 
 
-def _deep_merge(a: dict, b: dict) -> dict:
-    """``connexion.utils.deep_merge``: merge ``b`` into ``a``, values of ``b`` winning."""
-    for key in b:
-        if key in a:
-            if isinstance(a[key], dict) and isinstance(b[key], dict):
-                _deep_merge(a[key], b[key])
-            elif a[key] == b[key]:
-                pass
-            else:
-                a[key] = b[key]
-        else:
-            a[key] = b[key]
-    return a
-
-
 class CompiledOperation:
     """One operation's trip through Connexion's stack, with the per-request set-up done at start-up."""
 
-    def __init__(self, *, base_path: str, security: SecurityOperation, validation: RequestValidationOperation,
-                 context_operation: OpenAPIOperation, handler: AsyncOperation) -> None:
-        operation: OpenAPIOperation = validation._operation
+    def __init__(self, *, base_path: str, parts: compat.OperationParts) -> None:
+        operation = parts.spec_operation
+        validation = parts.validation
         self.operation_id = operation.operation_id
         self.routing = {"api_base_path": base_path, "operation_id": self.operation_id}
-        self.verify = security.verification_fn if security.security else None
-        self.uri_parser = operation._uri_parser_class(operation.parameters, operation.body_definition())
-        parameter_validator_cls = validation._validator_map["parameter"]
+        self.verify = parts.verify
+        self.uri_parser = compat.uri_parser_for(operation)
+        parameter_validator_cls = compat.validator_class(validation, "parameter")
         self.parameter_validator = parameter_validator_cls(
             operation.parameters, uri_parser=self.uri_parser, strict_validation=validation.strict_validation,
             security_query_params=validation.security_query_params)
@@ -212,13 +171,13 @@ class CompiledOperation:
         self._consumed = MediaTypeDict([(c.lower(), None) for c in self.consumes]) if self.consumes else None
         self._accepted: dict[str, bool] = {}
         self._body_validators: dict[tuple[str, str], t.Any] = {}
-        self.context_operation = context_operation
-        self.handler_function = handler._fn
-        self.pythonic_params = handler.pythonic_params
-        self.jsonifier = handler.jsonifier
-        self.is_coroutine = asyncio.iscoroutinefunction(handler._fn)
-        self.arguments = _ArgumentBuilder(context_operation, handler._fn, handler.pythonic_params)
-        self.response_decorator = AsyncResponseDecorator(framework=StarletteFramework, jsonifier=handler.jsonifier)
+        self.context_operation = parts.context_operation
+        self.handler_function = parts.handler
+        self.pythonic_params = parts.pythonic_params
+        self.jsonifier = parts.jsonifier
+        self.is_coroutine = asyncio.iscoroutinefunction(parts.handler)
+        self.arguments = _ArgumentBuilder(parts.context_operation, parts.handler, parts.pythonic_params)
+        self.response_decorator = AsyncResponseDecorator(framework=StarletteFramework, jsonifier=parts.jsonifier)
 
     # --- request validation (RequestValidationOperation.__call__) ---------------------------------
 
@@ -254,7 +213,7 @@ class CompiledOperation:
         schema = operation.body_schema(mime_type)
         if schema:
             try:
-                validator_cls = self.validation._validator_map["body"][mime_type]
+                validator_cls = compat.validator_class(self.validation, "body")[mime_type]
             except KeyError:
                 logger.info("Skipping validation. No validator registered for content type: %s.", mime_type)
                 validator_cls = None
@@ -288,15 +247,12 @@ class CompiledOperation:
         if type(validator) is SpecBodyValidator:
             raw, messages = await validator.read(receive)
             parsed = validator.check(raw)
-            receive = validator._insert_messages(receive, messages=messages)
+            receive = compat.replay_body(validator, receive, messages)
         elif validator is not None:
             receive, scope = await validator.wrap_receive(receive, scope=scope)
 
         context = scope.get("extensions", {}).get("connexion_context", {})
-        _context.set(context)
-        _operation.set(self.context_operation)
-        _receive.set(receive)
-        _scope.set(scope)
+        compat.set_request_context(context, self.context_operation, receive, scope)
 
         content_type = exact if exact is not None else "application/octet-stream"  # ConnexionRequest.content_type
         mimetype = _mimetype(content_type)
@@ -340,9 +296,14 @@ class CompiledOperation:
 
 class FamilyApp:
     """ASGI app of one family: requests that fully match an operation run on the fast path, the rest
-    through Connexion's own stack (``connexion_app``)."""
+    through Connexion's own stack (``connexion_app``).
 
-    def __init__(self, connexion_app: AsyncApp, error_handler: ErrorHandler) -> None:
+    Before either path, a request's Content-Type is made what the vendors make of it
+    (``json_content_type``). ``fast_path=False`` sends everything through Connexion (the reference the
+    tests compare the fast path with)."""
+
+    def __init__(self, connexion_app: AsyncApp, error_handler: ErrorHandler, *, fast_path: bool = True) -> None:
+        compat.check_internals()
         self.connexion_app = connexion_app
         self.error_handler = error_handler
         self._middleware = connexion_app.middleware
@@ -351,9 +312,11 @@ class FamilyApp:
         self._swagger: list[Mount] = []
         self._unguarded: set[int] = set()
         try:
-            self._compile(build_connexion_stack(connexion_app))
-        except _NotCompilable as reason:
+            self._compile(compat.build_middleware_stack(connexion_app))
+        except compat.Unsupported as reason:
             logger.warning("no fast path, every request goes through Connexion: %s", reason)
+            self._mount = None
+        if not fast_path:
             self._mount = None
 
     @property
@@ -361,50 +324,26 @@ class FamilyApp:
         """Whether requests can take the fast path (False: everything goes through Connexion)."""
         return self._mount is not None
 
-    def _compile(self, stack: list[ASGIApp]) -> None:
-        kinds = tuple(type(layer) for layer in stack)
-        if len(kinds) != len(_STACK) or not all(map(issubclass, kinds, _STACK)):
-            raise _NotCompilable(f"unexpected middleware stack {kinds}")
-        (_, exceptions, swagger, routing, security, validation, response_validation, _, context, application) = stack
-        if len(routing.router.routes) != 1 or not isinstance(routing.router.routes[0], Mount):
-            raise _NotCompilable("expected one API")
-        mount: Mount = routing.router.routes[0]
-        base_path = mount.path
-        if any(api.validate_responses for apis in response_validation.apis.values() for api in apis):
-            raise _NotCompilable("response validation is on")
-        handlers = [h for key, h in exceptions._exception_handlers.items() if key is not WebSocketException]
-        handlers += exceptions._status_handlers.values()
-        if {getattr(h, "__wrapped__", h) for h in handlers} != {self.error_handler}:
-            raise _NotCompilable("errors are not all rendered by the family's error handler")
+    @property
+    def operations(self) -> list[CompiledOperation]:
+        """The compiled operations (empty without a fast path)."""
+        return [operation for _, operation in self._routes]
 
-        def operations_of(middleware: t.Any) -> dict:
-            apis = middleware.apis.get(base_path, [])
-            if len(apis) != 1:
-                raise _NotCompilable(f"{type(middleware).__name__} has {len(apis)} APIs at {base_path}")
-            return apis[0].operations
-
-        security_ops, validation_ops = operations_of(security), operations_of(validation)
-        context_ops, handler_ops = operations_of(context), operations_of(application)
-        routes: list[tuple[Route, CompiledOperation]] = []
-        for route in mount.routes:
-            operation_id = getattr(route.endpoint, "operation_id", None)
-            if not isinstance(route, Route) or operation_id not in handler_ops:
-                raise _NotCompilable(f"route {route!r} has no operation")
-            context_operation = context_ops[operation_id].operation
-            if not isinstance(context_operation, OpenAPIOperation):
-                raise _NotCompilable("not an OpenAPI 3 operation")
-            routes.append((route, CompiledOperation(
-                base_path=base_path, security=security_ops[operation_id], validation=validation_ops[operation_id],
-                context_operation=context_operation, handler=handler_ops[operation_id])))
-        swagger_mounts = [m for m in swagger.router.routes if isinstance(m, Mount)]
-        if len(swagger_mounts) != len(swagger.router.routes):
-            raise _NotCompilable("unexpected Swagger UI routes")
-        reserved = {route.path.strip("/").split("/")[0] for m in swagger_mounts for route in m.routes}
-        self._swagger = swagger_mounts
+    def _compile(self, stack: list) -> None:
+        parts = compat.operations_of_stack(stack)
+        if parts.validates_responses:
+            raise compat.Unsupported("response validation is on")
+        if {getattr(h, "__wrapped__", h) for h in parts.error_handlers} != {self.error_handler}:
+            raise compat.Unsupported("errors are not all rendered by the family's error handler")
+        base_path = parts.mount.path
+        routes = [(part.route, CompiledOperation(base_path=base_path, parts=part)) for part in parts.operations]
+        reserved = {getattr(route, "path", "").strip("/").split("/")[0]
+                    for m in parts.swagger_mounts for route in m.routes}
+        self._swagger = parts.swagger_mounts
         # A route whose first segment is a literal that starts no Swagger UI route never reaches Swagger UI.
         self._unguarded = {id(route) for route, _ in routes if _literal_first_segment(route.path, reserved)}
         self._routes = routes
-        self._mount = mount
+        self._mount = parts.mount
 
     def _swagger_takes(self, scope: Scope) -> bool:
         """Whether Connexion's Swagger UI middleware would answer (or redirect) this request."""
@@ -429,20 +368,13 @@ class FamilyApp:
         mount = self._mount
         if mount is None or scope["type"] != "http" or scope["method"] == "HEAD":
             return None
-        route_path = get_route_path(scope)
-        found = mount.path_regex.match(route_path)
-        if found is None:
+        inner_path = compat.remaining_mount_path(mount, scope)
+        if inner_path is None:
             return None
-        mount_params = found.groupdict()
-        remaining = "/" + mount_params.pop("path")
-        if mount_params:
-            return None  # a base path with parameters: leave it to Starlette
-        inner_path = get_route_path({"path": scope["path"],
-                                     "root_path": scope.get("root_path", "") + route_path[: -len(remaining)]})
         method = scope["method"]
         for route, operation in self._routes:
             matched = route.path_regex.match(inner_path)
-            if matched is None or method not in route.methods:
+            if matched is None or route.methods is None or method not in route.methods:
                 continue
             if id(route) not in self._unguarded and self._swagger_takes(scope):
                 return None
@@ -454,6 +386,8 @@ class FamilyApp:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = json_content_type(scope)
         found = self.match(scope)
         if found is None:
             await self.connexion_app(scope, receive, send)
@@ -483,7 +417,34 @@ class FamilyApp:
         request = ConnexionRequest.from_starlette_request(StarletteRequest(scope))
         rendered = self.error_handler(request, exc)
         return Response(content=rendered.body, status_code=rendered.status_code, media_type=rendered.mimetype,
-                         headers=rendered.headers)
+                        headers=rendered.headers)
+
+
+def json_content_type(scope: Scope) -> Scope:
+    """``scope`` with its Content-Type as the vendors read it: media types are case-insensitive, so the
+    media type is lower-cased (parameters kept); a request with a body and no (or an empty) Content-Type is
+    JSON (OpenAI parses it as JSON, and so does FastAPI: ``fastapi.routing`` calls ``request.json()`` when
+    the header is absent or empty). Returns ``scope`` itself when nothing changes."""
+    headers = scope["headers"]
+    has_body = False
+    for index, (key, value) in enumerate(headers):
+        if key == b"content-type":
+            media_type, _, rest = value.partition(b";")
+            if media_type.islower() or (rest and not media_type.strip()):
+                return scope
+            changed = list(headers)
+            if not value.strip():  # an empty header is no header (FastAPI tests it for truth)
+                changed[index] = (key, b"application/json")
+            else:
+                changed[index] = (key, media_type.strip().lower() + (b";" + rest if rest else b""))
+            return {**scope, "headers": changed}
+        if key == b"content-length":
+            has_body = value.strip() not in (b"", b"0")
+        elif key == b"transfer-encoding":
+            has_body = True
+    if not has_body or any(key.lower() == b"content-type" for key, _ in headers):
+        return scope
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
 
 def _content_type_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
@@ -512,10 +473,6 @@ def _mimetype(content_type: str) -> str:
         if len(_mimetypes) < 256:
             _mimetypes[content_type] = found
     return found
-
-
-class _NotCompilable(Exception):
-    """The Connexion app is set up in a way the fast path does not reproduce."""
 
 
 def _literal_first_segment(path: str, reserved: t.Collection[str]) -> bool:

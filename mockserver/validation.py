@@ -30,9 +30,15 @@ from jsonschema import Draft4Validator, FormatChecker, ValidationError, validato
 from jsonschema.exceptions import relevance
 from starlette.types import Message, Receive, Scope
 
-from mockserver.errors import InvalidRequest, Violation
+from mockserver.errors import InvalidRequest, UnreadableBody, Violation
 
-__all__ = ["SpecParameterValidator", "SpecBodyValidator", "violation_from_error", "VALIDATOR_MAP"]
+__all__ = ["SpecParameterValidator", "SpecBodyValidator", "violation_from_error", "VALIDATOR_MAP", "MAX_BODY_DEPTH",
+           "json_depth"]
+
+MAX_BODY_DEPTH = 64
+"""Deepest nesting of arrays and objects a JSON request body may have (``{"a": [1]}`` is 2 deep). Deeper
+bodies are refused before any handler sees them (``UnreadableBody("too_deep")``), so nothing stored is too
+deep to render again."""
 
 
 def _property_names(validator: t.Any, subschema: dict, instance: t.Any, schema: dict) -> t.Iterator:
@@ -73,6 +79,7 @@ def compiled_validator(schema: dict) -> t.Any:
 
 # --- the Rust pre-check ----------------------------------------------------------------------------
 
+jsonschema_rs: t.Any
 try:
     import jsonschema_rs
 except ImportError:  # pragma: no cover - schemathesis installs it; without it everything is checked in Python
@@ -175,9 +182,30 @@ def accepted_by_rust(schema: dict, instance: t.Any) -> bool:
         return False
 
 
-def _branch_type_values(branch: dict) -> list:
-    type_schema = branch.get("properties", {}).get("type", {})
-    return list(type_schema.get("enum", []))
+def _branch_tag_values(branch: dict, tag: str) -> list:
+    tag_schema = branch.get("properties", {}).get(tag, {})
+    return list(tag_schema.get("enum", [])) if isinstance(tag_schema, dict) else []
+
+
+def discriminating_property(schema: dict, branches: t.Sequence[t.Any]) -> str | None:
+    """The property that says which ``oneOf``/``anyOf`` branch an object is meant for.
+
+    The spec's ``discriminator.propertyName`` when it declares one; otherwise the property that every
+    branch constraining some property with an ``enum`` constrains with an ``enum`` (a de-facto tag such as
+    ``type``), the first by name if several qualify; None when there is no such property.
+    """
+    discriminator = schema.get("discriminator")
+    if isinstance(discriminator, dict) and isinstance(discriminator.get("propertyName"), str):
+        return discriminator["propertyName"]
+    common: set[str] | None = None
+    for branch in branches:
+        if not isinstance(branch, dict):
+            continue
+        tagged = {name for name, sub in branch.get("properties", {}).items()
+                  if isinstance(sub, dict) and sub.get("enum")}
+        if tagged:
+            common = tagged if common is None else common & tagged
+    return min(common) if common else None
 
 
 def json_type(value: t.Any) -> str:
@@ -199,27 +227,28 @@ def json_type(value: t.Any) -> str:
 def _resolve_alternatives(error: ValidationError) -> ValidationError | Violation | None:
     """For a failed anyOf/oneOf, pick the branch the value was meant for and return its error.
 
-    Objects choose by their ``type`` discriminator, or, without one, the first branch that does not
-    require it; other values choose by JSON type. A discriminator naming no branch becomes an ``enum``
-    violation on ``type``.
+    Objects choose by their discriminating property (``discriminating_property``), or, when they lack it,
+    the first branch that does not require it; other values choose by JSON type. A discriminator value
+    naming no branch becomes an ``enum`` violation on that property.
     """
     branches: list[dict] = error.validator_value
     instance = error.instance
     chosen: int | None = None
-    if isinstance(instance, dict) and any(_branch_type_values(b) for b in branches):
+    tag = discriminating_property(error.schema, branches) if isinstance(instance, dict) else None
+    if isinstance(instance, dict) and tag is not None and any(_branch_tag_values(b, tag) for b in branches):
         allowed: list = []
         for index, branch in enumerate(branches):
-            values = _branch_type_values(branch)
+            values = _branch_tag_values(branch, tag)
             allowed.extend(v for v in values if v not in allowed)
             if chosen is not None:
                 continue
-            if "type" in instance and instance["type"] in values:
+            if tag in instance and instance[tag] in values:
                 chosen = index
-            elif "type" not in instance and "type" not in branch.get("required", []):
+            elif tag not in instance and tag not in branch.get("required", []):
                 chosen = index
-        wanted = instance.get("type")
+        wanted = instance.get(tag)
         if chosen is None:
-            return Violation("body", tuple(error.absolute_path) + ("type",), "enum", allowed, wanted)
+            return Violation("body", tuple(error.absolute_path) + (tag,), "enum", allowed, wanted)
     else:
         kind = json_type(instance)
         for index, branch in enumerate(branches):
@@ -301,6 +330,35 @@ class SpecParameterValidator(ParameterValidator):
 _LONG_INTEGER = re.compile(rb"\d{19}")
 
 
+def json_depth(value: t.Any, stop_above: int | None = None) -> int:
+    """How deeply arrays and objects nest in ``value`` (0 for a scalar), without recursion; stops
+    counting once the depth exceeds ``stop_above``."""
+    deepest = 0
+    stack: list[tuple[t.Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if stop_above is not None and deepest > stop_above:
+                return deepest
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _unreadable(raw: bytes, error: Exception) -> UnreadableBody | None:
+    """Why orjson could not read ``raw``, when it is not a plain JSON syntax error."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return UnreadableBody("not_utf8")
+    if "recursion" in str(error):
+        return UnreadableBody("too_deep", MAX_BODY_DEPTH)
+    return None
+
+
 class SpecBodyValidator(AbstractRequestBodyValidator):
     """Validates a JSON request body; bad JSON, a missing body and schema errors raise ``InvalidRequest``.
 
@@ -323,9 +381,10 @@ class SpecBodyValidator(AbstractRequestBodyValidator):
     def check(self, raw: bytes) -> t.Any:
         """The parsed body (None when empty), or ``InvalidRequest`` unless it is one the operation accepts.
 
-        orjson parses (and rejects what is not JSON); a body holding an integer literal of 19 or more digits
-        is parsed again by the standard library, which keeps integers beyond 64 bits exact where orjson
-        would turn them into floats.
+        orjson parses (and rejects what is not JSON); a body that is not UTF-8 or nests deeper than
+        ``MAX_BODY_DEPTH`` raises ``UnreadableBody``. A body holding an integer literal of 19 or more digits
+        is parsed again by the standard library (safe: its depth is bounded by then), which keeps integers
+        beyond 64 bits exact where orjson would turn them into floats.
         """
         if not raw.strip():
             if self._required:
@@ -335,8 +394,13 @@ class SpecBodyValidator(AbstractRequestBodyValidator):
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            unreadable = _unreadable(raw, exc)
+            if unreadable is not None:
+                raise unreadable from None
             raise InvalidRequest([Violation("body", (), "json", None, raw[:200].decode("utf-8", "replace"),
                                             str(exc))]) from None
+        if raw.count(b"[") + raw.count(b"{") > MAX_BODY_DEPTH and json_depth(body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+            raise UnreadableBody("too_deep", MAX_BODY_DEPTH)
         if _LONG_INTEGER.search(raw):
             body = json.loads(raw)
         if not (body is None and self._nullable) and not accepted_by_rust(self._schema, body):

@@ -110,8 +110,8 @@ class _UnknownCursorIs400(faithful.ConversationsHandlers):
         try:
             return await super().list_conversation_items(conversation_id, limit, order, after, include)
         except faithful.NotFound as error:
-            if error.param == "after":
-                raise MockError(f"Invalid 'after': '{after}'.", param="after", code="invalid_value",
+            if error.field == ("after",):
+                raise MockError(f"Invalid 'after': '{after}'.", field=("after",), reason="invalid_value",
                                 status=400) from None
             raise
 

@@ -1,36 +1,68 @@
 """The fast path (``mockserver.pipeline``) answers exactly as Connexion's own middleware stack does.
 
-Two mocks get the same requests in lockstep: the real one, and one whose families are served only by
-their Connexion ``AsyncApp``. Ids and clocks are made deterministic, so status, headers and body must be
-identical byte for byte, for valid requests and for every kind of error. Another test checks that the
-requests expected to take the fast path do take it.
+For every family the mock discovers (so a new family is covered with no new test code), hypothesis and
+schemathesis generate requests from the family's contract — valid and invalid (schemathesis's positive and
+negative modes), on every operation — and vary what the contract leaves open: the credentials, the
+Content-Type (absent, mixed case, with parameters, foreign), and the body (empty, truncated, not UTF-8, nested
+deeper than the mock takes, huge integers). Each request goes in lockstep to two fresh mocks of the family
+holding the same state: the real one, and one built with ``fast_path=False`` (everything through Connexion).
+Status, headers (but ``x-request-id``) and body must be identical byte for byte.
+
+Determinism: ids and clocks come from ``mockserver.ids``, whose sources (``secrets``, ``uuid``, ``time``,
+``datetime``) are replaced by counters and a fixed clock, reset to the same value before each request to
+each mock; so both mocks hand out the same ids. A family with a source of randomness of its own would show up
+here as a difference. The one value masked is a JSON number under a key containing ``duration`` (elapsed
+wall time, e.g. ``durationSeconds``). Path parameters are drawn half of the time from the ids the seed
+requests created (every ``POST`` without path parameters, run first), so operations on existing resources
+are reached too. Another test checks that the requests expected to take the fast path do take it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import json
 import re
 import typing as t
 import uuid
+import warnings
+from datetime import datetime, timezone
+from types import SimpleNamespace
 
+import httpx
 import orjson
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
 import mockserver.app
-from mockserver.app import create_app
-from mockserver.families import openai as openai_family
+import mockserver.ids
+from mockserver.app import MockApp, create_app
+from mockserver.families import discover
+from mockserver.family import Family
 from mockserver.pipeline import FamilyApp
 
-pytestmark = pytest.mark.anyio
 OPENAI = "/openai/v1"
 VAI = "/virtuousai/api/v1"
+FAMILIES = sorted(discover())
+EXAMPLES_PER_FAMILY = 300
+SEEDS_PER_CREATE = 6
+DEEP = b"[" * 70 + b"1" + b"]" * 70
+BODY_VARIANTS = [b"", b"{", b"null", b"[]", b"\xff\xfe{}", b'{"a": "\xe9t\xe9"}', DEEP,
+                 b'{"metadata": ' + b"[" * 70 + b"1234567890123456789" + b"]" * 70 + b"}"]
+CONTENT_TYPES = [None, b"", b"Application/JSON", b"application/json; charset=utf-8", b"APPLICATION/JSON; Charset=UTF-8",
+                 b"text/plain", b"application/x-www-form-urlencoded"]
+AUTH = [b"Bearer k1", b"Bearer k2", None, b"Basic abc", b"Bearer "]
 
 
 class Exchange(t.NamedTuple):
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+
+
+_DURATION = re.compile(rb'("[A-Za-z_]*[dD]uration[A-Za-z_]*":)-?[0-9.eE+-]+')
 
 
 async def send(app: t.Callable, method: str, path: str, *, query: bytes = b"", body: bytes | None = None,
@@ -56,189 +88,137 @@ async def send(app: t.Callable, method: str, path: str, *, query: bytes = b"", b
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, sink)
-    kept = [(k, v) for k, v in response_headers if k != b"x-request-id"]
-    return Exchange(status, kept, re.sub(rb'"durationSeconds":[0-9.e-]+', b'"durationSeconds":0', b"".join(chunks)))
+    kept = [(k, v) for k, v in response_headers if k not in (b"x-request-id", b"date")]
+    return Exchange(status, kept, _DURATION.sub(rb"\g<1>0", b"".join(chunks)))
 
 
-@pytest.fixture
-def apps(monkeypatch: pytest.MonkeyPatch) -> tuple[t.Callable, t.Callable, t.Callable[[int], None]]:
-    """(fast mock, Connexion-only mock, reset): ``reset(n)`` makes both mocks' next ids the same."""
-    from mockserver.families import virtuousai
+class DeterministicIds:
+    """Replaces the sources of ``mockserver.ids`` with counters and a fixed clock; ``reset(n)`` restarts them."""
 
-    counter = itertools.count()
-    monkeypatch.setattr(openai_family, "new_id", lambda prefix: f"{prefix}_{next(counter):048x}")
-    monkeypatch.setattr(openai_family, "unix_seconds", lambda: 1_700_000_000)
-    monkeypatch.setattr(virtuousai, "new_uuid", lambda: str(uuid.UUID(int=next(counter), version=4)))
-    monkeypatch.setattr(virtuousai, "iso_now", lambda: "2026-01-01T00:00:00.000000Z")
-    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
-    fast = create_app()
-    real_build = mockserver.app.build_family_app
-    monkeypatch.setattr(mockserver.app, "build_family_app",
-                        lambda family, store: real_build(family, store).connexion_app)
-    slow = create_app()
-    assert all(isinstance(app, FamilyApp) and app.compiled for app in fast.family_apps.values())
-    assert not any(isinstance(app, FamilyApp) for app in slow.family_apps.values())
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.counter = itertools.count()
+        monkeypatch.setattr(mockserver.ids, "secrets", SimpleNamespace(
+            token_hex=lambda size: f"{next(self.counter):0{2 * size}x}"))
+        monkeypatch.setattr(mockserver.ids, "uuid", SimpleNamespace(
+            uuid4=lambda: uuid.UUID(int=next(self.counter), version=4)))
+        monkeypatch.setattr(mockserver.ids, "time", SimpleNamespace(time=lambda: 1_700_000_000.0))
 
-    def reset(step: int) -> None:
-        nonlocal counter
-        counter = itertools.count(1000 * step)
+        class FrozenDatetime(datetime):
+            @classmethod
+            def now(cls, tz: t.Any = None) -> datetime:  # type: ignore[override]
+                return datetime(2026, 1, 1, tzinfo=tz or timezone.utc)
 
-    return fast, slow, reset
+        monkeypatch.setattr(mockserver.ids, "datetime", FrozenDatetime)
+
+    def reset(self, step: int) -> None:
+        self.counter = itertools.count(1_000_000 * step)
 
 
-def _json(value: t.Any) -> bytes:
-    return json.dumps(value).encode()
+class Pair:
+    """Two fresh mocks of one family (fast path, and Connexion only) fed the same requests in lockstep."""
 
+    def __init__(self, family: Family, ids: DeterministicIds, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.family, self.ids, self.step = family, ids, 0
+        self.fast = MockApp([family])
+        real_build = mockserver.app.build_family_app
+        with monkeypatch.context() as patch:
+            patch.setattr(mockserver.app, "build_family_app",
+                          lambda family, store: real_build(family, store, fast_path=False))
+            self.slow = MockApp([family])
+        assert all(isinstance(app, FamilyApp) and app.compiled for app in self.fast.family_apps.values())
+        assert not any(t.cast(FamilyApp, app).compiled for app in self.slow.family_apps.values())
 
-JSON = [(b"content-type", b"application/json")]
-AUTH = [(b"authorization", b"Bearer k1")]
-
-
-def openai_requests(conversation: str, item: str) -> list[tuple]:
-    """(method, path, query, body, headers) covering OpenAI's operations, valid and not."""
-    c = f"{OPENAI}/conversations/{conversation}"
-    msg = {"items": [{"role": "user", "content": "hi"}]}
-    return [
-        ("GET", c, b"", None, AUTH),
-        ("GET", c, b"", None, []),
-        ("GET", c, b"", None, [(b"authorization", b"Bearer")]),
-        ("GET", c, b"", None, [(b"authorization", b"Basic abc")]),
-        ("GET", c, b"", None, [(b"authorization", b"Bearer    ")]),
-        ("GET", c, b"", None, [(b"AUTHORIZATION", b"bearer k1")]),
-        ("GET", c, b"", None, [(b"authorization", b"Bearer k2")]),
-        ("GET", f"{OPENAI}/conversations/conv_unknown", b"", None, AUTH),
-        ("GET", c + "/items", b"", None, AUTH),
-        ("GET", c + "/items", b"limit=2&order=asc", None, AUTH),
-        ("GET", c + "/items", b"limit=2&order=asc&after=" + item.encode(), None, AUTH),
-        ("GET", c + "/items", b"limit=0", None, AUTH),
-        ("GET", c + "/items", b"limit=101", None, AUTH),
-        ("GET", c + "/items", b"limit=abc", None, AUTH),
-        ("GET", c + "/items", b"limit=1&limit=3", None, AUTH),
-        ("GET", c + "/items", b"order=sideways", None, AUTH),
-        ("GET", c + "/items", b"after=msg_nope", None, AUTH),
-        ("GET", c + "/items", b"include=message.output_text.logprobs&include=bogus", None, AUTH),
-        ("GET", c + "/items", b"include=message.output_text.logprobs", None, AUTH),
-        ("GET", c + "/items", b"unknown=1&limit=%31", None, AUTH),
-        ("GET", f"{c}/items/{item}", b"", None, AUTH),
-        ("GET", f"{c}/items/msg_nope", b"", None, AUTH),
-        ("POST", c + "/items", b"", _json(msg), AUTH + JSON),
-        ("POST", c + "/items", b"include=bogus", _json(msg), AUTH + JSON),
-        ("POST", c + "/items", b"", _json({"items": []}), AUTH + JSON),
-        ("POST", c + "/items", b"", _json({"items": [{"role": "wizard", "content": "x"}]}), AUTH + JSON),
-        ("POST", c + "/items", b"", _json({"items": [{"content": "x"}]}), AUTH + JSON),
-        ("POST", c + "/items", b"", _json({"items": [{"type": "item_reference", "id": item}]}), AUTH + JSON),
-        ("POST", c + "/items", b"", _json({"items": [{"type": "item_reference", "id": "msg_x"}]}), AUTH + JSON),
-        ("POST", c + "/items", b"", _json({"items": msg["items"] * 21}), AUTH + JSON),
-        ("POST", c + "/items", b"", _json({"items": [{"role": "assistant", "content": [
-            {"type": "output_text", "text": "x", "annotations": [{"n": 2**64}]}]}]}), AUTH + JSON),
-        ("POST", c + "/items", b"", b'{"items": [{"role": "user", "content": "x"}], "extra": 1}', AUTH + JSON),
-        ("POST", c + "/items", b"", b'{"items": [', AUTH + JSON),
-        ("POST", c + "/items", b"", b'{"items": [{"role": "user", "content": NaN}]}', AUTH + JSON),
-        ("POST", c + "/items", b"", b"[]", AUTH + JSON),
-        ("POST", c + "/items", b"", b"null", AUTH + JSON),
-        ("POST", c + "/items", b"", b"", AUTH + JSON),
-        ("POST", c + "/items", b"", _json(msg), AUTH),
-        ("POST", c + "/items", b"", _json(msg), AUTH + [(b"content-type", b"text/plain")]),
-        ("POST", c + "/items", b"", b"items=1", AUTH + [(b"content-type", b"application/x-www-form-urlencoded")]),
-        ("POST", c + "/items", b"", _json(msg), AUTH + [(b"content-type", b"application/json; charset=latin-1")]),
-        ("POST", c + "/items", b"", _json(msg), AUTH + [(b"content-type", b"Application/JSON")]),
-        ("POST", c + "/items", b"", _json(msg), AUTH + [(b"content-type", b"bogus")]),
-        ("POST", c, b"", _json({"metadata": {"a": "1"}}), AUTH + JSON),
-        ("POST", c, b"", _json({"metadata": None}), AUTH + JSON),
-        ("POST", c, b"", _json({"metadata": {"k" * 65: "v"}}), AUTH + JSON),
-        ("POST", c, b"", _json({"metadata": {str(i): "v" for i in range(17)}}), AUTH + JSON),
-        ("POST", c, b"", None, AUTH),
-        ("POST", f"{OPENAI}/conversations", b"", None, AUTH),
-        ("POST", f"{OPENAI}/conversations", b"", _json({}), AUTH + JSON),
-        ("POST", f"{OPENAI}/conversations", b"", _json({"items": msg["items"], "metadata": {"x": "y"}}), AUTH + JSON),
-        ("POST", f"{OPENAI}/conversations", b"", b"null", AUTH + JSON),
-        ("PUT", c, b"", None, AUTH),
-        ("HEAD", c, b"", None, AUTH),
-        ("OPTIONS", c, b"", None, AUTH),
-        ("GET", c + "/", b"", None, AUTH),
-        ("GET", f"{OPENAI}/conversations", b"", None, AUTH),
-        ("GET", f"{OPENAI}/conversations/", b"", None, AUTH),
-        ("GET", f"{OPENAI}/nowhere", b"", None, AUTH),
-        ("GET", f"{OPENAI}/openapi.json", b"", None, []),
-        ("GET", f"{OPENAI}/ui/", b"", None, []),
-        ("GET", f"{OPENAI}", b"", None, AUTH),
-        ("GET", "/", b"", None, []),
-        ("GET", "/elsewhere", b"", None, []),
-        ("DELETE", f"{c}/items/{item}", b"", None, AUTH),
-        ("DELETE", f"{c}/items/{item}", b"", None, AUTH),
-        ("DELETE", c, b"", None, AUTH),
-        ("GET", c, b"", None, AUTH),
-    ]
-
-
-async def _lockstep(apps: tuple, requests: t.Iterable[tuple]) -> int:
-    fast, slow, reset = apps
-    compared = 0
-    for step, (method, path, query, body, headers) in enumerate(requests, start=100):
-        reset(step)
-        got = await send(fast, method, path, query=query, body=body, headers=headers)
-        reset(step)
-        expected = await send(slow, method, path, query=query, body=body, headers=headers)
+    async def both(self, method: str, path: str, query: bytes, body: bytes | None,
+                   headers: list[tuple[bytes, bytes]]) -> Exchange:
+        self.step += 1
+        self.ids.reset(self.step)
+        got = await send(self.fast, method, path, query=query, body=body, headers=headers)
+        self.ids.reset(self.step)
+        expected = await send(self.slow, method, path, query=query, body=body, headers=headers)
         assert got == expected, (method, path, query, body, headers)
-        compared += 1
-    return compared
+        return got
 
 
-async def _create_both(apps: tuple, path: str, body: dict) -> dict:
-    fast, slow, reset = apps
-    reset(1)
-    created = await send(fast, "POST", path, body=_json(body), headers=AUTH + JSON)
-    reset(1)
-    assert await send(slow, "POST", path, body=_json(body), headers=AUTH + JSON) == created
-    assert created.status == 200, created.body
-    return orjson.loads(created.body)
+def _request_parts(case: t.Any, base_path: str) -> tuple[str, str, bytes, bytes | None, list[tuple[bytes, bytes]]]:
+    """(method, path, query, body, headers) of a schemathesis case, as a client would send it."""
+    kwargs = case.as_transport_kwargs(base_url="http://mock" + base_path)
+    kwargs["headers"] = {k: v for k, v in kwargs["headers"].items() if not k.lower().startswith(("x-schemathesis",
+                                                                                                  "user-agent"))}
+    request = httpx.Request(kwargs["method"], kwargs["url"], params=kwargs.get("params") or None,
+                            headers=kwargs["headers"], cookies=kwargs.get("cookies") or None,
+                            json=kwargs.get("json"), content=kwargs.get("data"))
+    body = request.read() if request.method not in ("GET", "HEAD") or request.content else None
+    headers = [(k.lower(), v) for k, v in request.headers.raw if k.lower() not in (b"host", b"content-length")]
+    return request.method, request.url.raw_path.split(b"?")[0].decode("latin-1"), request.url.query, body, headers
 
 
-async def test_openai_fast_path_answers_as_connexion(apps: tuple) -> None:
-    conversation = await _create_both(apps, f"{OPENAI}/conversations",
-                                      {"items": [{"role": "user", "content": f"m{i}"} for i in range(5)]})
-    items = orjson.loads((await send(apps[0], "GET", f"{OPENAI}/conversations/{conversation['id']}/items")).body)
-    assert await _lockstep(apps, openai_requests(conversation["id"], items["data"][2]["id"])) > 60
+def _with_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes | None) -> list[tuple[bytes, bytes]]:
+    kept = [(k, v) for k, v in headers if k != name]
+    return kept if value is None else [*kept, (name, value)]
 
 
-async def test_virtuousai_fast_path_answers_as_connexion(apps: tuple) -> None:
-    thread = await _create_both(apps, f"{VAI}/chat/threads", {"title": "t"})
-    t_path = f"{VAI}/chat/threads/{thread['id']}"
-    chat = {"trigger": "submit-message", "id": "c1",
-            "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "hello there"}]}]}
-    artifact = "12345678-1234-4234-8234-123456789abc"
-    requests = [
-        ("GET", t_path, b"", None, AUTH),
-        ("GET", t_path.upper().replace("/CHAT/THREADS/", "/chat/threads/"), b"", None, AUTH),
-        ("GET", f"{VAI}/chat/threads/not-a-uuid", b"", None, AUTH),
-        ("GET", t_path, b"", None, [(b"x-api-key", b"k1")]),
-        ("GET", t_path, b"", None, [(b"cookie", b"vai_token=k1")]),
-        ("GET", t_path, b"", None, []),
-        ("PATCH", t_path, b"", _json({"title": "new", "metadata": None}), AUTH + JSON),
-        ("PATCH", t_path, b"", _json({"title": 5}), AUTH + JSON),
-        ("GET", f"{VAI}/chat/threads", b"limit=1", None, AUTH),
-        ("GET", f"{VAI}/chat/threads", b"limit=0", None, AUTH),
-        ("GET", f"{VAI}/chat/threads", b"cursor=garbage", None, AUTH),
-        ("POST", t_path + "/turns/stream", b"", _json(chat), AUTH + JSON + [(b"x-user-timezone", b"Europe/Paris")]),
-        ("POST", t_path + "/turns/stream", b"", _json({"trigger": "submit-message"}), AUTH + JSON),
-        ("GET", t_path + "/messages", b"limit=1", None, AUTH),
-        ("POST", t_path + "/turns/cancel", b"", _json({}), AUTH + JSON),
-        ("POST", t_path + "/attachments", b"artifact_id=" + artifact.encode(), _json({}), AUTH + JSON),
-        ("GET", t_path + "/attachments", b"", None, AUTH),
-        ("POST", t_path + "/feedback", b"", _json({"rating": "up"}), AUTH + JSON),
-        ("POST", t_path + "/crystallize", b"", _json({}), AUTH + JSON),
-        ("POST", f"{VAI}/chat/threads/bulk-delete", b"", _json({"threadIds": ["x"]}), AUTH + JSON),
-        ("GET", f"{VAI}/chat/threads/bulk-delete", b"", None, AUTH),
-        ("DELETE", t_path, b"", None, AUTH),
-        ("DELETE", t_path, b"", None, AUTH),
-        ("GET", f"{VAI}/openapi.json", b"", None, []),
-    ]
-    assert await _lockstep(apps, requests) == len(requests)
+def contract_operations(family: Family) -> list[t.Any]:
+    """Schemathesis's operations of the family's contract (every one: the contract must load whole)."""
+    schema = schemathesis.openapi.from_path(str(family.spec_path))
+    return [t.cast(t.Any, result).ok() for result in schema.get_all_operations()]
+
+
+def _ids_in(body: bytes) -> list[str]:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    return [value["id"]] if isinstance(value, dict) and isinstance(value.get("id"), str) else []
+
+
+@pytest.mark.parametrize("family_name", FAMILIES)
+def test_fast_path_answers_as_connexion(family_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    family = discover()[family_name]
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
+    pair = Pair(family, DeterministicIds(monkeypatch), monkeypatch)
+    operations = contract_operations(family)
+    loop = asyncio.new_event_loop()
+    known_ids: list[str] = []
+    try:
+        for operation in operations:  # seed: what each create operation makes, in both mocks
+            if operation.method.upper() == "POST" and not operation.path_parameters:
+                for _ in range(SEEDS_PER_CREATE):
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        case = operation.as_strategy().example()
+                    method, path, query, body, headers = _request_parts(case, family.base_path)
+                    headers = _with_header(headers, b"authorization", b"Bearer k1")
+                    known_ids += _ids_in(loop.run_until_complete(pair.both(method, path, query, body, headers)).body)
+        assert known_ids, f"{family_name}: no create operation answered with an id"
+
+        @settings(max_examples=EXAMPLES_PER_FAMILY, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(data=st.data())
+        def requests_agree(data: st.DataObject) -> None:
+            operation = data.draw(st.sampled_from(operations), label="operation")
+            mode = data.draw(st.sampled_from([GenerationMode.POSITIVE, GenerationMode.NEGATIVE]), label="mode")
+            names = [p.name for p in operation.path_parameters]
+            overrides = data.draw(st.none() | st.fixed_dictionaries({n: st.sampled_from(known_ids) for n in names}))
+            case = data.draw(operation.as_strategy(generation_mode=mode, path_parameters=overrides or None))
+            method, path, query, body, headers = _request_parts(case, family.base_path)
+            if data.draw(st.integers(0, 3), label="vary credentials") == 0:
+                headers = _with_header(headers, b"authorization", data.draw(st.sampled_from(AUTH)))
+            elif not any(k == b"authorization" for k, _ in headers) or mode is GenerationMode.POSITIVE:
+                headers = _with_header(headers, b"authorization", b"Bearer k1")
+            if body is not None and data.draw(st.integers(0, 2), label="vary content type") == 0:
+                headers = _with_header(headers, b"content-type", data.draw(st.sampled_from(CONTENT_TYPES)))
+            if method != "GET" and data.draw(st.integers(0, 3), label="vary body") == 0:
+                body = data.draw(st.sampled_from(BODY_VARIANTS))
+            loop.run_until_complete(pair.both(method, path, query, body, headers))
+
+        requests_agree()
+    finally:
+        loop.close()
 
 
 def test_matched_operations_take_the_fast_path() -> None:
     family_apps = create_app().family_apps
-    openai_app, vai_app = family_apps["openai"], family_apps["virtuousai"]
+    openai_app, vai_app = (t.cast(FamilyApp, family_apps[name]) for name in ("openai", "virtuousai"))
 
     def matched(app: FamilyApp, method: str, path: str) -> str | None:
         found = app.match({"type": "http", "method": method, "path": path, "root_path": ""})
@@ -248,7 +228,29 @@ def test_matched_operations_take_the_fast_path() -> None:
     assert matched(openai_app, "POST", f"{OPENAI}/conversations/x") == "updateConversation"
     assert matched(openai_app, "POST", f"{OPENAI}/conversations/x/items") == "createConversationItems"
     assert matched(openai_app, "GET", f"{OPENAI}/conversations/x/items") == "listConversationItems"
-    assert matched(vai_app, "POST", f"{VAI}/chat/threads/bulk-delete").startswith("bulk_delete_threads")
+    assert str(matched(vai_app, "POST", f"{VAI}/chat/threads/bulk-delete")).startswith("bulk_delete_threads")
     for method, path in [("HEAD", "/conversations/x"), ("PUT", "/conversations/x"), ("GET", "/conversations/x/"),
                          ("GET", "/openapi.json"), ("GET", "/ui/"), ("GET", "/conversations"), ("GET", "")]:
         assert matched(openai_app, method, OPENAI + path) is None, (method, path)
+
+
+def test_a_missing_connexion_internal_fails_start_up_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import connexion.context
+    from connexion.apps.asynchronous import AsyncOperation
+
+    from mockserver import connexion_compat
+
+    connexion_compat.check_internals()
+    monkeypatch.delattr(connexion.context, "_scope")
+    with pytest.raises(connexion_compat.ConnexionInternalsChanged, match=r"connexion\.context\._scope"):
+        create_app()
+    monkeypatch.undo()
+    original = AsyncOperation.__init__
+
+    def without_fn(self: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+        original(self, *args, **kwargs)
+        del self._fn
+
+    monkeypatch.setattr(AsyncOperation, "__init__", without_fn)
+    with pytest.raises(connexion_compat.ConnexionInternalsChanged, match=r"AsyncOperation\._fn"):
+        create_app()

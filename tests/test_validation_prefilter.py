@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver.app import create_app
+from mockserver.pipeline import FamilyApp
 from mockserver.validation import accepted_by_rust, compiled_validator, rust_validator
 
 pytest.importorskip("jsonschema_rs")
@@ -23,7 +24,7 @@ pytest.importorskip("jsonschema_rs")
 def _body_schemas() -> list[tuple[str, dict]]:
     schemas = []
     for family_app in create_app().family_apps.values():
-        for _, operation in family_app._routes:
+        for operation in t.cast(FamilyApp, family_app).operations:
             spec_operation = operation.validation_operation
             if spec_operation.request_body:
                 schemas.append((operation.operation_id, spec_operation.body_schema("application/json")))

@@ -19,6 +19,7 @@ from mockserver.errors import (
     NotFound,
     RouteNotFound,
     Unauthenticated,
+    UnreadableBody,
     UnsupportedMediaType,
     Violation,
 )
@@ -42,8 +43,8 @@ def conversation_not_found(conversation_id: str) -> NotFound:
     return NotFound(f"Conversation with id '{conversation_id}' not found.")
 
 
-def item_not_found(item_id: str, param: str | None = None) -> NotFound:
-    return NotFound(f"Item with id '{item_id}' not found in conversation.", param=param)
+def item_not_found(item_id: str, field: tuple[str | int, ...] | None = None) -> NotFound:
+    return NotFound(f"Item with id '{item_id}' not found in conversation.", field=field)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class ConversationsHandlers:
             if item.get("type") == "item_reference":
                 found = index.get(item["id"])
                 if found is None:
-                    raise NotFound(f"Item with id '{item['id']}' not found.", param=f"items[{position}].id")
+                    raise NotFound(f"Item with id '{item['id']}' not found.", field=("items", position, "id"))
                 referenced.append(found)
             else:
                 referenced.append(None)
@@ -206,7 +207,7 @@ class ConversationsHandlers:
         try:
             page = items.page(after=after, limit=limit, descending=order != "asc")
         except UnknownCursor:
-            raise item_not_found(after, param="after") from None
+            raise item_not_found(after, field=("after",)) from None
         return json_response(_item_list(page.records, page.has_more))
 
     async def get_conversation_item(self, conversation_id: str, item_id: str,
@@ -329,7 +330,9 @@ def _envelope(message: str, kind: str, param: str | None = None, code: str | Non
 
 
 def render_error(error: MockError) -> ErrorResponse:
-    """Any ``MockError`` as OpenAI sends it: ``{"error": {message, type, param, code}}``."""
+    """Any ``MockError`` as OpenAI sends it: ``{"error": {message, type, param, code}}``.
+
+    The neutral ``field`` becomes ``param`` (``items[0].id``) and ``reason`` becomes ``code``."""
     if isinstance(error, InvalidRequest):
         message, param, code = violation_error(error.violations[0]) if error.violations else (
             error.message, None, None)
@@ -342,17 +345,21 @@ def render_error(error: MockError) -> ErrorResponse:
     if isinstance(error, RouteNotFound):
         return ErrorResponse(404, _envelope(f"Invalid URL ({error.method} {error.path})",
                                             "invalid_request_error", None, "unknown_url"))
+    if isinstance(error, UnreadableBody):  # not UTF-8, or nested too deep: OpenAI's JSON parser refuses it
+        return ErrorResponse(400, _envelope(INVALID_JSON_MESSAGE, "invalid_request_error", None, "invalid_json"))
     if isinstance(error, UnsupportedMediaType):
         return ErrorResponse(400, _envelope(
             f"Unsupported content type: '{error.message}'. This API method only accepts 'application/json' "
             f"requests, but you specified the header 'Content-Type: {error.message}'. Please specify the header "
             "'Content-Type: application/json' and try again.", "invalid_request_error"))
+    param = openai_param(error.field) if error.field else None
     if error.status == 429:
-        return ErrorResponse(429, _envelope(error.message, "rate_limit_exceeded", error.param, error.code),
+        return ErrorResponse(429, _envelope(error.message, "rate_limit_exceeded", param, error.reason),
                              {"retry-after": "1", **error.headers})
     if error.status >= 500:
-        return ErrorResponse(error.status, _envelope(error.message, "server_error", error.param, error.code))
-    return ErrorResponse(error.status, _envelope(error.message, "invalid_request_error", error.param, error.code))
+        return ErrorResponse(error.status, _envelope(error.message, "server_error", param, error.reason))
+    return ErrorResponse(error.status, _envelope(error.message, "invalid_request_error", param, error.reason),
+                         dict(error.headers))
 
 
 FAMILY = Family(
