@@ -47,7 +47,8 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,6 +204,8 @@ def run_schemathesis(
         limits.before_call(context, case, kwargs)
 
     schemathesis.hook("before_call")(before_call)
+    cleanup = ExitStack()
+    cleanup.enter_context(bounded_sessions(limits))
     stream = from_schema(schema).execute()
     try:
         for event in stream:
@@ -210,7 +213,7 @@ def run_schemathesis(
                 out_of_time = f"schemathesis testing {current}"
                 stream.stop()
             if isinstance(event, events.Interrupted):
-                interrupted = True
+                interrupted = out_of_time is None  # not the stop asked for when the budget ran out
             elif isinstance(event, (events.ScenarioStarted, events.FuzzScenarioStarted)):
                 current = getattr(event, "label", None) or current
             elif isinstance(event, events.PhaseStarted):
@@ -237,6 +240,8 @@ def run_schemathesis(
                     on_requests(event.recorder.label, count)
                 phase_failures += _collect(event.recorder, tallies, secrets, profile, dropped, tolerated)
             elif isinstance(event, events.NonFatalError):
+                if out_of_time is not None:
+                    continue  # requests cut short by the spent budget say nothing about the server
                 if event.info.title in SERVER_ERROR_TITLES:
                     tally = tallies[NETWORK_CHECK]
                     tally.runs += 1
@@ -280,6 +285,7 @@ def run_schemathesis(
         interrupted = True
     finally:
         schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.unregister(before_call)
+        cleanup.close()
 
     if tolerated:
         notes.append(
@@ -325,8 +331,9 @@ def run_schemathesis(
 class BoundedReads:
     """Deadlines and a body cap for the requests schemathesis sends (see the module docstring).
 
-    Registered as a global `before_call` hook for the phase; it sets each request's timeout (never past
-    the run's budget) and a `requests` response hook that reads the body within the deadline."""
+    `before_call` (a global schemathesis hook for the phase) keeps each request's timeout within the
+    run's budget; `read_body` (a `requests` response hook on every session schemathesis makes, its
+    probes' included, see `bounded_sessions`) reads the body within the request's deadline."""
 
     def __init__(self, *, timeout: float, max_body: int, run_deadline: float | None) -> None:
         self.timeout = timeout
@@ -334,24 +341,43 @@ class BoundedReads:
         self.run_deadline = run_deadline
 
     def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-        started = time.perf_counter()
-        deadline = started + self.timeout
         if self.run_deadline is not None:
-            deadline = min(deadline, max(self.run_deadline, started + 0.001))
-        kwargs["timeout"] = max(0.001, deadline - started)
-        hooks = dict(kwargs.get("hooks") or {})
-        hooks["response"] = [*hooks.get("response", []), self._reader(deadline)]
-        kwargs["hooks"] = hooks
+            left = self.run_deadline - time.perf_counter()
+            kwargs["timeout"] = max(0.001, min(self.timeout, left))
 
-    def _reader(self, deadline: float) -> Callable[..., Any]:
-        def read_body(response: Any, *args: Any, **kwargs: Any) -> Any:
-            if "text/event-stream" in response.headers.get("Content-Type", ""):
-                return response  # schemathesis reads streams itself, within the request timeout in total
-            response._content = read_bounded(response, deadline, self.max_body, self.timeout)
-            response._content_consumed = True
-            return response
+    def read_body(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if "text/event-stream" in response.headers.get("Content-Type", ""):
+            return response  # schemathesis reads streams itself, within the request timeout in total
+        now = time.perf_counter()
+        deadline = now + max(0.0, self.timeout - response.elapsed.total_seconds())
+        if self.run_deadline is not None:
+            deadline = min(deadline, self.run_deadline)
+        response._content = read_bounded(response, deadline, self.max_body, self.timeout)
+        response._content_consumed = True
+        return response
 
-        return read_body
+
+@contextmanager
+def bounded_sessions(limits: BoundedReads) -> Iterator[None]:
+    """While the phase runs, every `requests` session schemathesis makes reads bodies through `limits`.
+
+    Schemathesis builds its sessions with `schemathesis.engine.context.make_session` (its probes call it
+    at send time too) and offers no transport setting for a body cap or a whole-response deadline, so
+    that factory is wrapped here and restored afterwards."""
+    from schemathesis.engine import context as engine_context
+
+    original = engine_context.make_session
+
+    def make_session(config: Any, *, operation: Any = None) -> Any:
+        session = original(config, operation=operation)
+        session.hooks["response"].append(limits.read_body)
+        return session
+
+    engine_context.make_session = make_session  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine_context.make_session = original  # type: ignore[assignment]
 
 
 def read_bounded(response: Any, deadline: float, max_body: int, timeout: float) -> bytes:
