@@ -26,7 +26,7 @@ from conformance.http import (
 from conformance.profiles import Profile
 from conformance.profiles import get as get_profile
 from conformance.report import ConsoleReporter
-from conformance.schemathesis_phase import run_schemathesis
+from conformance.schemathesis_phase import PREFIX, PhaseOutcome, run_schemathesis
 
 EXIT_CONFORMANT = 0
 EXIT_VIOLATIONS = 1
@@ -104,20 +104,7 @@ def run(options: RunOptions, reporter: ConsoleReporter) -> RunReport:
             _run_check(check, client, profile, settings, reporter, report)
 
         reporter.check_started("schemathesis", "examples, coverage, fuzzing and stateful phases over the spec")
-        outcome = run_schemathesis(
-            profile,
-            base_url=options.base_url,
-            secrets=client.secrets,
-            api_key=options.api_key,
-            seed=options.seed,
-            max_examples=options.max_examples,
-            timeout=options.timeout,
-            workers=options.workers,
-            progress=reporter.line,
-            on_requests=reporter.request_sent,
-            run_deadline=run_deadline,
-            max_body=options.max_body,
-        )
+        outcome = _schemathesis(profile, options, client, reporter, run_deadline)
         for result in outcome.results:
             reporter.check_finished(result)
         report.results += outcome.results
@@ -142,6 +129,42 @@ def run(options: RunOptions, reporter: ConsoleReporter) -> RunReport:
     if options.strict:
         report.make_strict()
     return report
+
+
+def _schemathesis(
+    profile: Profile,
+    options: RunOptions,
+    client: RecordingClient,
+    reporter: ConsoleReporter,
+    run_deadline: float | None,
+) -> PhaseOutcome:
+    """The schemathesis phase; if schemathesis itself breaks, a failed `schemathesis:engine` says how."""
+    started = time.perf_counter()
+    try:
+        return run_schemathesis(
+            profile,
+            base_url=options.base_url,
+            secrets=client.secrets,
+            api_key=options.api_key,
+            seed=options.seed,
+            max_examples=options.max_examples,
+            timeout=options.timeout,
+            workers=options.workers,
+            progress=reporter.line,
+            on_requests=reporter.request_sent,
+            run_deadline=run_deadline,
+            max_body=options.max_body,
+        )
+    except Exception as exc:  # schemathesis must not take the run (and its reports) down
+        crash = Failure(
+            PREFIX + "engine",
+            "(all operations)",
+            "schemathesis to run its phases",
+            f"it crashed: {type(exc).__name__}: {exc}",
+            "",
+        )
+        result = CheckResult(PREFIX + "engine", Status.FAILED, "Schemathesis runs to completion.", [crash])
+        return PhaseOutcome(results=[result], requests=0, notes=[], duration=time.perf_counter() - started)
 
 
 def _out_of_time(options: RunOptions, waiting_for: str) -> str:

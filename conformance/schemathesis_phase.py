@@ -382,9 +382,15 @@ def bounded_sessions(limits: BoundedReads) -> Iterator[None]:
 
 def read_bounded(response: Any, deadline: float, max_body: int, timeout: float) -> bytes:
     """The body of a `requests` response read in chunks, by `deadline` and at most `max_body` bytes;
-    otherwise a `requests` error (a timeout, or a broken body) that schemathesis reports as a network error."""
+    otherwise a `requests` error (a read timeout, or a broken body) that schemathesis reports as a
+    network error (schemathesis parses a timeout's message, so it is worded as urllib3 words it)."""
     import requests
     from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    def timed_out() -> requests.exceptions.ReadTimeout:
+        response.close()
+        cause = ReadTimeoutError(None, response.url, f"Read timed out. (read timeout={timeout:g})")  # type: ignore[arg-type]
+        return requests.exceptions.ReadTimeout(cause, request=response.request)
 
     chunks: list[bytes] = []
     size = 0
@@ -398,15 +404,9 @@ def read_bounded(response: Any, deadline: float, max_body: int, timeout: float) 
                     f"the response body grew past {max_body} bytes", request=response.request
                 )
             if time.perf_counter() > deadline:
-                response.close()
-                raise requests.exceptions.ReadTimeout(
-                    f"the whole response did not arrive within {timeout:g}s", request=response.request
-                )
+                raise timed_out()
     except ReadTimeoutError as exc:
-        response.close()
-        raise requests.exceptions.ReadTimeout(
-            f"the rest of the body did not arrive within {timeout:g}s", request=response.request
-        ) from exc
+        raise timed_out() from exc
     except ProtocolError as exc:
         raise requests.exceptions.ChunkedEncodingError(str(exc), request=response.request) from exc
     return b"".join(chunks)
