@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -295,8 +296,9 @@ def test_ctrl_c_during_a_family_check_still_writes_reports(tmp_path: Path) -> No
 
 
 def test_one_seed_sends_the_same_requests_and_reaches_the_same_verdicts(mock_server: str, tmp_path: Path) -> None:
-    runs = []
-    for number in (1, 2):
+    """Two runs with one seed (side by side, each through its own recording proxy, each with its own keys)."""
+
+    def one_run(number: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]], int]:
         folder = tmp_path / str(number)
         folder.mkdir()
         with recording_proxy(mock_server) as (url, seen):
@@ -305,8 +307,10 @@ def test_one_seed_sends_the_same_requests_and_reaches_the_same_verdicts(mock_ser
             assert result.returncode == 0, result.stdout[-3000:]
         report, _, _ = parse_reports(folder)
         verdicts = [(check["name"], check["status"]) for check in report["checks"]]
-        runs.append((list(seen), verdicts, report["summary"]["requests_sent"]))
-    (first, first_verdicts, first_count), (second, second_verdicts, second_count) = runs
+        return list(seen), verdicts, report["summary"]["requests_sent"]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        (first, first_verdicts, first_count), (second, second_verdicts, second_count) = pool.map(one_run, (1, 2))
     assert len(first) > 500 and first_count == second_count
     assert first_verdicts == second_verdicts
     at = next((i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b), min(len(first), len(second)))
