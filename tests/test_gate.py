@@ -11,14 +11,17 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conformance.findings import CheckResult, Failure, RunReport, Severity, Status, status_of
 from conformance.html_report import write_html
+from conformance.http import PRIMARY, Identity, RecordingClient, Request, RunOutOfTime, TransportFailure
 from conformance.report import write_json, write_junit
 from conformance.runner import EXIT_INTERRUPTED, exit_code
 from conformance.schemathesis_phase import severity_of
@@ -315,3 +318,41 @@ def test_one_seed_sends_the_same_requests_and_reaches_the_same_verdicts(mock_ser
     assert first_verdicts == second_verdicts
     at = next((i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b), min(len(first), len(second)))
     assert first == second, f"runs part at request {at}: {first[at:at + 3]} / {second[at:at + 3]}"
+
+
+# --- the client's bounds, without a network --------------------------------------------------------------------
+
+
+def bounded_client(answer, **options) -> RecordingClient:  # type: ignore[no-untyped-def]
+    client = RecordingClient("http://127.0.0.1:9/api", identities={PRIMARY: Identity("k", "$API_KEY")},
+                             auth_headers=lambda key: {"Authorization": f"Bearer {key}"}, **options)
+    client._http = httpx.Client(transport=httpx.MockTransport(answer))
+    return client
+
+
+def trickle(chunks: int, pause: float) -> Iterator[bytes]:
+    for _ in range(chunks):  # bounded: a test's server never streams forever
+        time.sleep(pause)
+        yield b"x" * 10
+
+
+def test_a_trickling_body_ends_at_the_whole_exchange_deadline() -> None:
+    """Every read is quick, but the body never ends: the request's deadline still holds."""
+    client = bounded_client(lambda request: httpx.Response(200, content=trickle(200, 0.05)), timeout=0.5)
+    with pytest.raises(TransportFailure) as caught:
+        client.send(Request("getThing", "GET", "/things"))
+    assert "within 0.5s" in caught.value.reason and "$API_KEY" in caught.value.curl
+
+
+def test_a_body_past_the_cap_is_cut_off() -> None:
+    client = bounded_client(lambda request: httpx.Response(200, content=b"x" * 5000), max_body=1000)
+    with pytest.raises(TransportFailure) as caught:
+        client.send(Request("getThing", "GET", "/things"))
+    assert "grew past 1000 bytes" in caught.value.reason
+
+
+def test_a_spent_budget_stops_the_next_request_and_names_it() -> None:
+    client = bounded_client(lambda request: httpx.Response(200, json={}), run_deadline=time.perf_counter() - 1)
+    with pytest.raises(RunOutOfTime) as caught:
+        client.send(Request("getThing", "GET", "/things/{id}", {"id": "1"}))
+    assert caught.value.label == "getThing (GET /things/{id})" and client.request_count == 0
