@@ -76,11 +76,12 @@ class ConsoleReporter:
             if result.status is Status.ERROR:
                 print(f"  {result.reason}", file=out)
             for number, finding in enumerate(result.failures, 1):
+                # What the server sent is shown, never obeyed: control characters (ESC...) as escapes.
                 tag = "" if finding.severity is Severity.FAILURE else f" [{finding.severity.value}]"
-                print(f"  {number}) {finding.operation}{tag}", file=out)
-                print(f"     expected: {finding.expected}", file=out)
-                print(f"     actual:   {finding.actual}", file=out)
-                for index, curl in enumerate(finding.curl.splitlines() or ["(no request)"]):
+                print(f"  {number}) {xml_safe(finding.operation)}{tag}", file=out)
+                print(f"     expected: {xml_safe(finding.expected)}", file=out)
+                print(f"     actual:   {xml_safe(finding.actual)}", file=out)
+                for index, curl in enumerate(xml_safe(finding.curl).splitlines() or ["(no request)"]):
                     print(f"     {'curl:    ' if index == 0 else '         '} {curl}", file=out)
             if result.omitted:
                 print(f"  ... and {result.omitted} more like these", file=out)

@@ -239,6 +239,7 @@ def test_nul_bytes_in_answers_keep_reports_well_formed(tmp_path: Path) -> None:
     report, junit, _ = parse_reports(tmp_path)
     assert any("\x00" in f["actual"] for f in report["failures"])
     assert any("\\x00" in (node.text or "") for node in junit.iter("failure"))
+    assert "\x00" not in result.stdout and "\x1b" not in result.stdout and "\\x1b" in result.stdout
 
 
 # --- interrupted runs -----------------------------------------------------------------------------------------
