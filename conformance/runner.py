@@ -177,10 +177,12 @@ def _run_check(
     profile: Profile,
     settings: RunSettings,
     reporter: ConsoleReporter,
-    report: RunReport,
-) -> None:
-    """Run one check and add its result to `report`, also when Ctrl-C or the time budget cuts it short
-    (status error; the exception then goes on)."""
+    report: RunReport | None = None,
+) -> CheckResult:
+    """Run one check and return its result, also added to `report`; when Ctrl-C or the time budget cuts
+    the check short, its result (status error) is added to `report` and the exception goes on."""
+    if report is None:
+        report = RunReport("", "", 0, 0)
     name = check.name
     reporter.check_started(name, check.description)
     ctx = CheckContext(name, client, profile, settings)
@@ -224,7 +226,8 @@ def _run_check(
                 curl=last.curl if last else "",
             )
         )
-    # A check that found violations and then could not go on still failed.
-    outcome = result(status_of(ctx.failures, skipped=skipped is not None), skipped if not ctx.failures else None)
+    # A check that found violations and then could not go on still failed (and says why it stopped).
+    outcome = result(status_of(ctx.failures, skipped=skipped is not None), skipped)
     report.results.append(outcome)
     reporter.check_finished(outcome)
+    return outcome
