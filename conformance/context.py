@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
-from conformance.findings import Failure
+from conformance.findings import Failure, Severity
 from conformance.http import (
     DEFAULT_STREAM_TIMEOUT,
     NOT_JSON,
@@ -110,7 +110,15 @@ class CheckContext(Generic[P]):
 
     # --- recording failures ---------------------------------------------------------------------
 
-    def fail(self, exchange: Exchange | None, expected: str, actual: str, *, operation: str | None = None) -> None:
+    def fail(
+        self,
+        exchange: Exchange | None,
+        expected: str,
+        actual: str,
+        *,
+        operation: str | None = None,
+        severity: Severity = Severity.FAILURE,
+    ) -> None:
         self.failures.append(
             Failure(
                 check=self.check,
@@ -118,8 +126,19 @@ class CheckContext(Generic[P]):
                 expected=expected,
                 actual=actual,
                 curl=exchange.curl if exchange else "",
+                severity=severity,
             )
         )
+
+    def warn(self, exchange: Exchange | None, expected: str, actual: str, *, operation: str | None = None) -> None:
+        """Record a difference from the vendor that a correct client cannot tell (reported; fails only --strict)."""
+        self.fail(exchange, expected, actual, operation=operation, severity=Severity.WARNING)
+
+    def unsupported(
+        self, exchange: Exchange | None, expected: str, actual: str, *, operation: str | None = None
+    ) -> None:
+        """Record an operation or feature the server declares it does not implement (fails only --strict)."""
+        self.fail(exchange, expected, actual, operation=operation, severity=Severity.UNSUPPORTED)
 
     def abort(self) -> NoReturn:
         raise CheckAborted

@@ -6,6 +6,11 @@ API keys never appear in a curl line: each identity's key is replaced by its pla
 `RecordingClient.stream` sends a request whose answer is a server-sent event stream and hands the
 events over one by one as they arrive (httpx's streaming mode), so a check can act mid-stream; the
 exchange is recorded with every event read (its curl line uses `-N`, as a stream must be read).
+
+Every exchange is bounded: a plain request must be answered *in full* within the client's `timeout`
+(not just between two reads), a stream within its own timeout, and no body is read past `max_body`
+bytes (an endless body is cut off and reported). A run's overall budget (`run_deadline`) bounds every
+wait too; a request still waiting when it is spent raises `RunOutOfTime`, naming the request.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -37,6 +42,9 @@ DEFAULT_RETRY_WAIT = 1.0
 
 # How long a whole event stream may take, unless a check says otherwise.
 DEFAULT_STREAM_TIMEOUT = 120.0
+# The most of a response body the suite reads (16 MiB); a longer body is cut off and reported.
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+READ_CHUNK = 64 * 1024
 
 # Headers every client adds on its own; they add nothing to a reproduction.
 _NOISE_HEADERS = frozenset(
@@ -52,6 +60,17 @@ class TransportFailure(Exception):
         self.url = url
         self.reason = reason
         self.curl = curl
+
+
+class RunOutOfTime(BaseException):
+    """The run's overall time budget (`--max-time`) was spent while this request was being made.
+
+    A BaseException, like KeyboardInterrupt: no check may swallow it and carry on."""
+
+    def __init__(self, label: str, url: str) -> None:
+        super().__init__(f"{label} at {url}")
+        self.label = label
+        self.url = url
 
 
 @dataclass(frozen=True)
@@ -138,11 +157,22 @@ class StreamExchange(Exchange):
 class LiveStream:
     """An event stream being read: status and headers at once, then `frames()` as events arrive."""
 
-    def __init__(self, exchange: StreamExchange, response: httpx.Response, started: float, deadline: float) -> None:
+    def __init__(
+        self,
+        exchange: StreamExchange,
+        response: httpx.Response,
+        started: float,
+        deadline: float,
+        *,
+        max_body: int = DEFAULT_MAX_BODY,
+        run_deadline: float | None = None,
+    ) -> None:
         self.exchange = exchange
         self._response = response
         self._started = started
         self._deadline = deadline
+        self._max_body = max_body
+        self._run_deadline = run_deadline
         self._parser = EventStreamParser()
         self._consumed = False
 
@@ -157,33 +187,48 @@ class LiveStream:
     def frames(self) -> Iterator[Frame]:
         """Each event as it arrives, until the server ends the stream.
 
-        Raises `TransportFailure` if the connection breaks or the stream outlasts its timeout."""
+        Raises `TransportFailure` if the connection breaks, the stream outlasts its timeout or grows past
+        the body cap, and `RunOutOfTime` once the run's budget is spent."""
         if self._consumed:
             return
         self._consumed = True
         exchange = self.exchange
+        size = 0
         try:
             for chunk in self._response.iter_text():
                 now = time.perf_counter() - self._started
                 exchange.text += chunk
+                size += len(chunk)
                 for frame in self._parser.feed(chunk, now):
                     exchange.frames.append(frame)
                     yield frame
                 if time.perf_counter() > self._deadline:
-                    timeout = self._deadline - self._started
-                    raise TransportFailure(exchange.url, f"the stream did not end within {timeout:.0f}s", exchange.curl)
+                    self._overran()
+                if size > self._max_body:
+                    raise TransportFailure(
+                        exchange.url, f"the stream grew past {self._max_body} bytes without ending", exchange.curl
+                    )
             now = time.perf_counter() - self._started
             for frame in self._parser.close(now):
                 exchange.frames.append(frame)
                 yield frame
             exchange.ended = True
         except httpx.TimeoutException:
+            if self._run_deadline is not None and time.perf_counter() >= self._run_deadline:
+                raise RunOutOfTime(exchange.request.label, exchange.url) from None
             raise TransportFailure(exchange.url, "timed out waiting for the next event", exchange.curl) from None
         except httpx.HTTPError as exc:
             raise TransportFailure(exchange.url, str(exc) or type(exc).__name__, exchange.curl) from None
         finally:
             exchange.pending = self._parser.pending
             exchange.elapsed = time.perf_counter() - self._started
+
+    def _overran(self) -> NoReturn:
+        exchange = self.exchange
+        if self._run_deadline is not None and self._deadline >= self._run_deadline:
+            raise RunOutOfTime(exchange.request.label, exchange.url)
+        timeout = self._deadline - self._started
+        raise TransportFailure(exchange.url, f"the stream did not end within {timeout:.0f}s", exchange.curl)
 
     def read_all(self) -> list[Frame]:
         """Read to the end of the stream; every event."""
@@ -260,10 +305,19 @@ class RecordingClient:
         identities: Mapping[str, Identity],
         auth_headers: Callable[[str], dict[str, str]],
         timeout: float = 15.0,
+        max_body: int = DEFAULT_MAX_BODY,
+        run_deadline: float | None = None,
+        on_request: Callable[[Request], None] | None = None,
     ) -> None:
+        """`timeout` bounds each whole exchange, `max_body` each body read; `run_deadline` (a
+        `time.perf_counter()` value) is when the run's budget is spent; `on_request` hears of every send."""
         self.base_url = base_url.rstrip("/")
         self.identities = dict(identities)
         self.auth_headers = auth_headers
+        self.timeout = timeout
+        self.max_body = max_body
+        self.run_deadline = run_deadline
+        self.on_request = on_request
         self.history: list[Exchange] = []
         self.request_count = 0
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
@@ -286,19 +340,51 @@ class RecordingClient:
         the identity's key is sent."""
         prepared, curl = self._prepare(request, identity, auth_headers)
         started = time.perf_counter()
-        response = self._send_through_rate_limits(prepared, curl)
+        response = self._send_through_rate_limits(request, prepared, curl)
+        try:
+            text = self._read_body(request, response, curl, self._deadline(started, self.timeout))
+        finally:
+            response.close()
         exchange = Exchange(
             request=request,
             identity=identity,
             url=str(prepared.url),
             status=response.status_code,
             headers=response.headers,
-            text=response.text,
+            text=text,
             curl=curl,
             elapsed=time.perf_counter() - started,
         )
         self.history.append(exchange)
         return exchange
+
+    def _deadline(self, started: float, timeout: float) -> float:
+        deadline = started + timeout
+        return deadline if self.run_deadline is None else min(deadline, self.run_deadline)
+
+    def _read_body(self, request: Request, response: httpx.Response, curl: str, deadline: float) -> str:
+        """The whole body, read by `deadline` and no longer than `max_body` bytes, as text."""
+        url = str(response.request.url)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes(READ_CHUNK):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_body:
+                    raise TransportFailure(url, f"the response body grew past {self.max_body} bytes", curl)
+                if time.perf_counter() > deadline:
+                    self._overran(request, url, curl, deadline, "the whole response")
+        except httpx.TimeoutException:
+            self._overran(request, url, curl, deadline, "the rest of the body")
+        except httpx.HTTPError as exc:
+            raise TransportFailure(url, str(exc) or type(exc).__name__, curl) from None
+        return b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
+
+    def _overran(self, request: Request, url: str, curl: str, deadline: float, waiting_for: str) -> NoReturn:
+        if self.run_deadline is not None and deadline >= self.run_deadline:
+            raise RunOutOfTime(request.label, url)
+        raise TransportFailure(url, f"{waiting_for} did not arrive within {self.timeout:g}s", curl)
 
     @contextmanager
     def stream(
@@ -310,7 +396,7 @@ class RecordingClient:
         soon as the status arrives and grows as events are read; leaving the block closes the stream."""
         prepared, curl = self._prepare(request, identity, None, stream=True)
         started = time.perf_counter()
-        response = self._send_through_rate_limits(prepared, curl, stream=True)
+        response = self._send_through_rate_limits(request, prepared, curl)
         exchange = StreamExchange(
             request=request,
             identity=identity,
@@ -324,12 +410,12 @@ class RecordingClient:
         self.history.append(exchange)
         try:
             if not 200 <= response.status_code < 300:
-                try:
-                    exchange.text = response.read().decode(response.encoding or "utf-8", errors="replace")
-                except httpx.HTTPError as exc:
-                    raise TransportFailure(exchange.url, str(exc) or type(exc).__name__, curl) from None
+                exchange.text = self._read_body(request, response, curl, self._deadline(started, self.timeout))
                 exchange.ended = True
-            yield LiveStream(exchange, response, started, started + timeout)
+            deadline = self._deadline(started, timeout)
+            yield LiveStream(
+                exchange, response, started, deadline, max_body=self.max_body, run_deadline=self.run_deadline
+            )
         finally:
             response.close()
 
@@ -362,22 +448,33 @@ class RecordingClient:
         curl = build_curl(request.method, str(prepared.url), headers.items(), body, self.secrets, stream=stream)
         return prepared, curl
 
-    def _send_through_rate_limits(self, prepared: httpx.Request, curl: str, *, stream: bool = False) -> httpx.Response:
-        """Send, and after a 429 wait as ``Retry-After`` says and send again (``RATE_LIMIT_RETRIES`` times)."""
+    def _send_through_rate_limits(self, request: Request, prepared: httpx.Request, curl: str) -> httpx.Response:
+        """Send (the body still to be read), and after a 429 wait as ``Retry-After`` says and send again
+        (``RATE_LIMIT_RETRIES`` times)."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
-            response = self._send(prepared, curl, stream=stream)
+            response = self._send(request, prepared, curl)
             if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
                 return response
             response.close()
-            time.sleep(retry_wait(response.headers.get("retry-after")))
+            wait = retry_wait(response.headers.get("retry-after"))
+            if self.run_deadline is not None and time.perf_counter() + wait >= self.run_deadline:
+                raise RunOutOfTime(request.label + " (waiting out a 429)", str(prepared.url))
+            time.sleep(wait)
         return response
 
-    def _send(self, prepared: httpx.Request, curl: str, *, stream: bool = False) -> httpx.Response:
+    def _send(self, request: Request, prepared: httpx.Request, curl: str) -> httpx.Response:
+        started = time.perf_counter()
+        if self.run_deadline is not None and started >= self.run_deadline:
+            raise RunOutOfTime(request.label, str(prepared.url))
         self.request_count += 1
+        if self.on_request is not None:
+            self.on_request(request)
+        wait = max(0.001, self._deadline(started, self.timeout) - started)
+        prepared.extensions["timeout"] = httpx.Timeout(wait).as_dict()
         try:
-            return self._http.send(prepared, stream=stream)
+            return self._http.send(prepared, stream=True)
         except httpx.TimeoutException:
-            raise TransportFailure(str(prepared.url), "timed out", curl) from None
+            self._overran(request, str(prepared.url), curl, self._deadline(started, self.timeout), "a response")
         except httpx.ConnectError as exc:
             raise TransportFailure(str(prepared.url), describe_connect_error(exc), curl) from None
         except httpx.HTTPError as exc:

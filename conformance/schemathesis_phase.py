@@ -24,6 +24,22 @@ Undocumented choices: where a contract records a choice for behaviour the vendor
 otherwise answers with a status or body the spec does not declare; `Profile.tolerated` names such
 answers, and their status_code_conformance / response_schema_conformance reports are dropped (and
 counted in a note), as the family's own checks accept them too.
+
+Verdicts (`Severity`): a server that accepts input the contract refuses (`negative_data_rejection`,
+`missing_required_header`), or refuses malformed input with another 4xx than the contract declares
+(`status_code_conformance` on a negative case), differs from the vendor where a correct client cannot
+tell: a warning. A `501 Not Implemented` is the server saying it does not support the operation:
+unsupported. Everything else (a 5xx, a wrong status or body for a valid request, ...) is a failure.
+The family's own checks (`limits`, `error_envelope`) fail on the limits and rules the vendor documents.
+
+Bounded requests: schemathesis sends with `requests`; a `before_call` hook gives each request a
+response hook that reads the body itself, within the request's deadline (the whole exchange, not just
+between reads) and no further than the body cap, so an endless or trickling body ends as a network
+error rather than hanging the run. The run's budget (`run_deadline`) stops the engine and is reported
+with the operation it was testing; Ctrl-C ends the phase as interrupted (never as a pass).
+
+Reproducibility: the seed goes to schemathesis (and through it to hypothesis); no example database,
+no cache, one worker, so two runs with one seed against a deterministic server send the same requests.
 """
 
 from __future__ import annotations
@@ -31,12 +47,13 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.findings import CheckResult, Failure, Status
-from conformance.http import build_curl
+from conformance.findings import CheckResult, Failure, Severity, status_of
+from conformance.http import DEFAULT_MAX_BODY, build_curl
 from conformance.profiles.base import Profile
 
 PREFIX = "schemathesis:"
@@ -60,6 +77,10 @@ NETWORK_CHECK = "network"
 # Checks whose reports a profile may excuse as a faithful, undocumented alternative (`Profile.tolerated`).
 TOLERANT_CHECKS = ("status_code_conformance", "response_schema_conformance")
 MAX_FAILURES_PER_CHECK = 10
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+# Checks that report input the server accepted although the contract refuses it: warnings.
+LENIENCY_CHECKS = ("negative_data_rejection", "missing_required_header")
+NOT_IMPLEMENTED = 501
 
 
 @dataclass
@@ -74,6 +95,10 @@ class PhaseOutcome:
     results: list[CheckResult]
     requests: int
     notes: list[str]
+    duration: float = 0.0
+    interrupted: bool = False
+    # The operation under test when the run's budget was spent, or None.
+    out_of_time: str | None = None
 
 
 def build_config(
@@ -91,6 +116,8 @@ def build_config(
             "headers": profile.auth_headers(api_key),
             "workers": workers,
             "request-timeout": timeout,
+            # A target that times out is reported at once, not retried (each retry would cost a timeout).
+            "request-retries": 0,
             # Wait out 429 + Retry-After (the contract declares 429 on every operation).
             "rate-limit": "auto",
             "warnings": False,
@@ -135,8 +162,14 @@ def run_schemathesis(
     timeout: float,
     workers: int = 1,
     progress: Callable[[str], None] = lambda line: None,
+    on_requests: Callable[[str, int], None] = lambda operation, count: None,
+    run_deadline: float | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> PhaseOutcome:
-    """Run every schemathesis phase against `base_url`; one result per schemathesis check."""
+    """Run every schemathesis phase against `base_url`; one result per schemathesis check.
+
+    `on_requests(operation, count)` hears of requests as they are made; `run_deadline` (a
+    `time.perf_counter()` value) is when the run's budget is spent."""
     import schemathesis
     from schemathesis.engine import events, from_schema
 
@@ -161,68 +194,98 @@ def run_schemathesis(
     phase_failures = 0
     phase_started = time.perf_counter()
     started = time.perf_counter()
+    interrupted = False
+    out_of_time: str | None = None
+    current = "(starting)"
 
-    for event in from_schema(schema).execute():
-        if isinstance(event, events.PhaseStarted):
-            phase_requests, phase_failures, phase_started = 0, 0, time.perf_counter()
-            if event.phase.is_enabled and event.phase.name.value in ("examples", "coverage", "fuzzing", "stateful"):
-                progress(f"schemathesis {event.phase.name.value} phase: started")
-        elif isinstance(event, events.PhaseFinished):
-            name = event.phase.name.value
-            if name in ("examples", "coverage", "fuzzing", "stateful"):
-                if event.status.value == "skip":
-                    reason = event.phase.skip_reason.value if event.phase.skip_reason else "skipped"
-                    progress(f"schemathesis {name} phase: skipped ({reason})")
+    limits = BoundedReads(timeout=timeout, max_body=max_body, run_deadline=run_deadline)
+
+    def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+        limits.before_call(context, case, kwargs)
+
+    schemathesis.hook("before_call")(before_call)
+    cleanup = ExitStack()
+    cleanup.enter_context(bounded_sessions(limits))
+    stream = from_schema(schema).execute()
+    try:
+        for event in stream:
+            if run_deadline is not None and out_of_time is None and time.perf_counter() >= run_deadline:
+                out_of_time = f"schemathesis testing {current}"
+                stream.stop()
+            if isinstance(event, events.Interrupted):
+                interrupted = out_of_time is None  # not the stop asked for when the budget ran out
+            elif isinstance(event, (events.ScenarioStarted, events.FuzzScenarioStarted)):
+                current = getattr(event, "label", None) or current
+            elif isinstance(event, events.PhaseStarted):
+                phase_requests, phase_failures, phase_started = 0, 0, time.perf_counter()
+                if event.phase.is_enabled and event.phase.name.value in PHASES:
+                    progress(f"schemathesis {event.phase.name.value} phase: started")
+            elif isinstance(event, events.PhaseFinished):
+                name = event.phase.name.value
+                if name in PHASES:
+                    if event.status.value == "skip":
+                        reason = event.phase.skip_reason.value if event.phase.skip_reason else "skipped"
+                        progress(f"schemathesis {name} phase: skipped ({reason})")
+                    else:
+                        elapsed = time.perf_counter() - phase_started
+                        progress(
+                            f"schemathesis {name} phase: finished in {elapsed:.1f}s, "
+                            f"{phase_requests} requests, {phase_failures} findings"
+                        )
+            elif isinstance(event, events.ScenarioFinished):
+                count = len(event.recorder.interactions)
+                requests += count
+                phase_requests += count
+                if count:
+                    on_requests(event.recorder.label, count)
+                phase_failures += _collect(event.recorder, tallies, secrets, profile, dropped, tolerated)
+            elif isinstance(event, events.NonFatalError):
+                if out_of_time is not None:
+                    continue  # requests cut short by the spent budget say nothing about the server
+                if event.info.title in SERVER_ERROR_TITLES:
+                    tally = tallies[NETWORK_CHECK]
+                    tally.runs += 1
+                    key = (event.label, event.info.title)
+                    if key not in tally.failures:
+                        tally.failures[key] = Failure(
+                            PREFIX + NETWORK_CHECK,
+                            event.label,
+                            "an HTTP response to every request, in full within the request timeout",
+                            _flatten(event.info.message),
+                            "",
+                        )
                 else:
-                    elapsed = time.perf_counter() - phase_started
-                    progress(
-                        f"schemathesis {name} phase: finished in {elapsed:.1f}s, "
-                        f"{phase_requests} requests, {phase_failures} failures"
+                    notes.append(
+                        f"schemathesis could not test {event.label}: {event.info.title}: "
+                        f"{_flatten(event.info.message)}"
                     )
-        elif isinstance(event, events.ScenarioFinished):
-            count = len(event.recorder.interactions)
-            requests += count
-            phase_requests += count
-            phase_failures += _collect(event.recorder, tallies, secrets, profile, dropped, tolerated)
-        elif isinstance(event, events.NonFatalError):
-            if event.info.title in SERVER_ERROR_TITLES:
-                tally = tallies[NETWORK_CHECK]
-                tally.runs += 1
-                key = (event.label, event.info.title)
-                if key not in tally.failures:
-                    tally.failures[key] = Failure(
-                        PREFIX + NETWORK_CHECK,
-                        event.label,
-                        "an HTTP response to every request",
-                        _flatten(event.info.message),
+            elif isinstance(event, events.FatalError):
+                engine_failures.append(
+                    Failure(
+                        PREFIX + "engine",
+                        "(all operations)",
+                        "schemathesis to run its phases",
+                        f"it stopped: {type(event.exception).__name__}: {_flatten(str(event.exception))}",
                         "",
                     )
-            else:
-                notes.append(
-                    f"schemathesis could not test {event.label}: {event.info.title}: {_flatten(event.info.message)}"
                 )
-        elif isinstance(event, events.FatalError):
-            engine_failures.append(
-                Failure(
-                    PREFIX + "engine",
-                    "(all operations)",
-                    "schemathesis to run its phases",
-                    f"it stopped: {type(event.exception).__name__}: {_flatten(str(event.exception))}",
-                    "",
+            elif isinstance(event, events.EngineFinished) and event.stop_reason.value == "server_unavailable":
+                tally = tallies[NETWORK_CHECK]
+                tally.failures.setdefault(
+                    ("(all operations)", "server unavailable"),
+                    Failure(
+                        PREFIX + NETWORK_CHECK,
+                        "(all operations)",
+                        "the server to keep answering",
+                        "it stopped responding; schemathesis gave up",
+                        "",
+                    ),
                 )
-            )
-        elif isinstance(event, events.EngineFinished) and event.stop_reason.value == "server_unavailable":
-            tally = tallies[NETWORK_CHECK]
-            tally.failures.setdefault(
-                ("(all operations)", "server unavailable"),
-                Failure(
-                    PREFIX + NETWORK_CHECK,
-                    "(all operations)",
-                    "the server to keep answering",
-                    "it stopped responding; schemathesis gave up",
-                    "",
-                ),
-            )
+    except KeyboardInterrupt:  # outside the engine's own handler (between events)
+        interrupted = True
+    finally:
+        schemathesis.hooks.GLOBAL_HOOK_DISPATCHER.unregister(before_call)
+        cleanup.close()
 
     if tolerated:
         notes.append(
@@ -238,30 +301,118 @@ def run_schemathesis(
     results = []
     for name, tally in tallies.items():
         failures = list(tally.failures.values())
-        if failures:
-            status = Status.FAILED
-        elif tally.runs or name == NETWORK_CHECK:
-            status = Status.PASSED
-        else:
-            status = Status.SKIPPED
+        # The phase runs every check over the same requests: its time is reported once, for the phase.
         results.append(
             CheckResult(
                 name=PREFIX + name,
-                status=status,
+                status=status_of(failures, skipped=not (tally.runs or name == NETWORK_CHECK)),
                 description=_DESCRIPTIONS.get(name, ""),
                 failures=failures,
-                reason=None if status is not Status.SKIPPED else "no request this check applies to was made",
-                duration=duration,
+                reason=None if failures or tally.runs or name == NETWORK_CHECK
+                else "no request this check applies to was made",
                 omitted=tally.omitted,
             )
         )
     if engine_failures:
         results.append(
-            CheckResult(
-                PREFIX + "engine", Status.FAILED, "Schemathesis runs to completion.", engine_failures, duration=duration
-            )
+            CheckResult(PREFIX + "engine", status_of(engine_failures), "Schemathesis runs to completion.",
+                        engine_failures)
         )
-    return PhaseOutcome(results=results, requests=requests, notes=notes)
+    return PhaseOutcome(
+        results=results,
+        requests=requests,
+        notes=notes,
+        duration=duration,
+        interrupted=interrupted,
+        out_of_time=out_of_time,
+    )
+
+
+class BoundedReads:
+    """Deadlines and a body cap for the requests schemathesis sends (see the module docstring).
+
+    `before_call` (a global schemathesis hook for the phase) keeps each request's timeout within the
+    run's budget; `read_body` (a `requests` response hook on every session schemathesis makes, its
+    probes' included, see `bounded_sessions`) reads the body within the request's deadline."""
+
+    def __init__(self, *, timeout: float, max_body: int, run_deadline: float | None) -> None:
+        self.timeout = timeout
+        self.max_body = max_body
+        self.run_deadline = run_deadline
+
+    def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+        if self.run_deadline is not None:
+            left = self.run_deadline - time.perf_counter()
+            kwargs["timeout"] = max(0.001, min(self.timeout, left))
+
+    def read_body(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if "text/event-stream" in response.headers.get("Content-Type", ""):
+            return response  # schemathesis reads streams itself, within the request timeout in total
+        now = time.perf_counter()
+        deadline = now + max(0.0, self.timeout - response.elapsed.total_seconds())
+        if self.run_deadline is not None:
+            deadline = min(deadline, self.run_deadline)
+        response._content = read_bounded(response, deadline, self.max_body, self.timeout)
+        response._content_consumed = True
+        return response
+
+
+@contextmanager
+def bounded_sessions(limits: BoundedReads) -> Iterator[None]:
+    """While the phase runs, every `requests` session schemathesis makes reads bodies through `limits`.
+
+    Schemathesis builds its sessions with `schemathesis.engine.context.make_session` (its probes call it
+    at send time too) and offers no transport setting for a body cap or a whole-response deadline, so
+    that factory is wrapped here and restored afterwards."""
+    from schemathesis.engine import context as engine_context
+
+    original = getattr(engine_context, "make_session", None)
+    if original is None:  # a schemathesis without the factory: its requests keep only its own timeout
+        yield
+        return
+
+    def make_session(config: Any, *, operation: Any = None) -> Any:
+        session = original(config, operation=operation)
+        session.hooks["response"].append(limits.read_body)
+        return session
+
+    engine_context.make_session = make_session  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine_context.make_session = original  # type: ignore[assignment]
+
+
+def read_bounded(response: Any, deadline: float, max_body: int, timeout: float) -> bytes:
+    """The body of a `requests` response read in chunks, by `deadline` and at most `max_body` bytes;
+    otherwise a `requests` error (a read timeout, or a broken body) that schemathesis reports as a
+    network error (schemathesis parses a timeout's message, so it is worded as urllib3 words it)."""
+    import requests
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    def timed_out() -> requests.exceptions.ReadTimeout:
+        response.close()
+        cause = ReadTimeoutError(None, response.url, f"Read timed out. (read timeout={timeout:g})")  # type: ignore[arg-type]
+        return requests.exceptions.ReadTimeout(cause, request=response.request)
+
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := response.raw.read1(64 * 1024, decode_content=True):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_body:
+                response.close()
+                raise requests.exceptions.ChunkedEncodingError(
+                    f"the response body grew past {max_body} bytes", request=response.request
+                )
+            if time.perf_counter() > deadline:
+                raise timed_out()
+    except ReadTimeoutError as exc:
+        raise timed_out() from exc
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(str(exc), request=response.request) from exc
+    return b"".join(chunks)
 
 
 def _collect(
@@ -311,9 +462,38 @@ def _collect(
                 expected=_expectation(node.name, failure.title, failure.message),
                 actual=_actual(recorder, failing_id),
                 curl="\n".join(filter(None, (_curl(recorder, step, secrets) for step in steps))),
+                severity=severity_of(node.name, _status(recorder, failing_id), _is_negative(recorder, failing_id)),
             )
             new += 1
     return new
+
+
+def severity_of(check: str, status: int | None, negative: bool) -> Severity:
+    """How much a schemathesis finding weighs (see the module docstring): a 501 is the server saying it
+    does not implement the operation; input accepted though the contract refuses it, or malformed input
+    refused with another 4xx than declared, a difference a correct client cannot tell; the rest a failure."""
+    if status == NOT_IMPLEMENTED:
+        return Severity.UNSUPPORTED
+    if check in LENIENCY_CHECKS:
+        return Severity.WARNING
+    if check == "status_code_conformance" and negative and status is not None and 400 <= status < 500:
+        return Severity.WARNING
+    return Severity.FAILURE
+
+
+def _status(recorder: Any, case_id: str) -> int | None:
+    interaction = recorder.interactions.get(case_id)
+    if interaction is None or interaction.response is None:
+        return None
+    return int(interaction.response.status_code)
+
+
+def _is_negative(recorder: Any, case_id: str) -> bool:
+    """Whether schemathesis generated the case to break the contract (a negative case)."""
+    node = recorder.cases.get(case_id)
+    meta = getattr(node.value, "meta", None) if node is not None else None
+    mode = getattr(getattr(meta, "generation", None), "mode", None)
+    return getattr(mode, "value", None) == "negative"
 
 
 def _not_really_valid(recorder: Any, case_id: str, profile: Profile) -> str | None:
