@@ -25,6 +25,7 @@ import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from sys import maxsize
 from typing import Any, Generic, Protocol, TypeVar
 
 from mockserver.quota import Limits, Usage
@@ -112,21 +113,34 @@ class Store(Protocol):
 
 
 class _Ledger:
-    """Where a counted collection charges its records: its tenant's, its store's and the process's usage."""
+    """Where a counted collection charges its records: its tenant's, its store's and the process's usage.
 
-    __slots__ = ("tenant", "store", "total", "limits")
+    The caps are copied in as plain integers (``maxsize`` for a lifted cap) so that a charge on the
+    write path is four comparisons."""
+
+    __slots__ = ("tenant", "store", "total", "limits", "_caps")
 
     def __init__(self, tenant: Usage, store: Usage, total: Usage, limits: Limits) -> None:
         self.tenant, self.store, self.total, self.limits = tenant, store, total, limits
+        self._caps = tuple(maxsize if cap is None else cap for cap in (
+            limits.tenant_records, limits.tenant_bytes, limits.total_records, limits.total_bytes))
 
     def charge(self, records: int, size: int) -> None:
-        self.limits.check(self.tenant, self.total, records, size)
+        tenant, total = self.tenant, self.total
+        tenant_records, tenant_bytes, total_records, total_bytes = self._caps
+        if (tenant.records + records > tenant_records or tenant.bytes + size > tenant_bytes
+                or total.records + records > total_records or total.bytes + size > total_bytes):
+            self.limits.check(tenant, total, records, size)  # raises, worded
         self.add(records, size)
 
     def add(self, records: int, size: int) -> None:
-        for usage in (self.tenant, self.store, self.total):
-            usage.records += records
-            usage.bytes += size
+        tenant, store, total = self.tenant, self.store, self.total
+        tenant.records += records
+        tenant.bytes += size
+        store.records += records
+        store.bytes += size
+        total.records += records
+        total.bytes += size
 
 
 class MemoryCollection(Generic[R]):
@@ -176,10 +190,17 @@ class MemoryCollection(Generic[R]):
         if key in self._records:
             raise KeyError(f"duplicate key {key!r}")
         if self._ledger is not None:
-            self._charge(1, record_size(record))
+            size = record_size(record)
+            self._ledger.charge(1, size)
+            usage = self._usage
+            usage.records += 1
+            usage.bytes += size
         self._append(key, record)
 
     def insert_many(self, pairs: list[tuple[str, R]]) -> None:
+        if len(pairs) == 1:
+            self.insert(*pairs[0])
+            return
         keys = [key for key, _ in pairs]
         if len(set(keys)) != len(keys) or any(key in self._records for key in keys):
             raise KeyError("duplicate key")

@@ -14,6 +14,7 @@ from mockserver.families import discover
 from mockserver.quota import Limits, Usage
 from mockserver.store import MemoryStore
 from tests.contract import assert_conforms
+from tests.servers import running_server
 
 pytestmark = pytest.mark.anyio
 OPENAI, VAI = "/openai/v1", "/virtuousai/api/v1"
@@ -181,3 +182,10 @@ async def test_virtuousai_refuses_a_turn_past_the_cap_before_storing_any_of_it()
         assert (await client.get(f"/chat/threads/{tid}")).json() == before
         assert store.find(KEY, "turns") is None and store.find(KEY, f"messages/{tid}") is None
         assert store.usage(KEY).records == 2
+
+
+async def test_the_command_line_sets_the_caps() -> None:
+    with running_server("-m", "mockserver", "serve", "--port", "0", "--tenant-max-records", "2") as url:
+        async with httpx.AsyncClient(base_url=url + VAI, headers={"X-API-Key": "cli"}, timeout=30) as client:
+            statuses = [(await client.post("/chat/threads", json={})).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]

@@ -181,3 +181,31 @@ def app_handlers_runs(app) -> RunRegistry:
     found = [o for o in gc.get_referrers(app.stores["virtuousai"]) if isinstance(o, ChatHandlers)]
     assert len(found) == 1, found
     return found[0].runs
+
+
+async def test_a_stream_dropped_before_its_first_frame_still_ends_its_turn(setup) -> None:
+    """The client is gone before the response starts, so the stream's body never runs: the turn must not
+    hold its thread for ever."""
+    app, client, tasks = setup
+    tid = (await client.post("/chat/threads", json={})).json()["id"]
+    body = json.dumps(chat_request("hello")).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": f"{BASE}/chat/threads/{tid}/turns/stream",
+             "raw_path": b"", "query_string": b"", "root_path": "", "server": ("mock", 80),
+             "client": ("127.0.0.1", 1),
+             "headers": [(b"host", b"mock"), (b"content-type", b"application/json"), (b"x-api-key", KEY.encode()),
+                         (b"content-length", str(len(body)).encode())]}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        raise OSError("client went away")
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever the server stack makes of the broken connection
+        await app(scope, receive, send)
+    gc.collect()
+    thread = (await client.get(f"/chat/threads/{tid}")).json()
+    assert thread["lastTurnStatus"] == "completed"
+    again = await client.post(f"/chat/threads/{tid}/turns/stream", json=chat_request("again"))
+    assert again.status_code == 200

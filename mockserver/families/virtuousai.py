@@ -14,6 +14,7 @@ import math
 import re
 import typing as t
 import uuid
+import weakref
 
 from connexion import request
 from starlette.responses import Response
@@ -320,16 +321,25 @@ class ChatHandlers:
         user_message = self._add_message(tenant, thread_id, "user", text, turn_id)
         self._update_turn(tenant, thread_id, turn_id, {"inputMessageId": user_message["id"]})
         self._update_thread(tenant, thread_id, {"lastTurnId": turn_id, "lastTurnStatus": "pending"})
-        return event_stream(self._turn_chunks(tenant, thread_id, run, text, reply), STREAM_HEADERS)
+        message_id = new_uuid()
+        chunks = self._turn_chunks(tenant, thread_id, run, text, reply, message_id)
+        # a stream dropped before its first frame never runs its ``finally``: its turn completes when it goes
+        weakref.finalize(chunks, self._end_abandoned_run, tenant, thread_id, run, text, reply, message_id)
+        return event_stream(chunks, STREAM_HEADERS)
+
+    def _end_abandoned_run(self, tenant: str, thread_id: str, run: Run, prompt: str, reply: str,
+                           message_id: str) -> None:
+        if self.runs.finish(run):
+            self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
 
     async def _turn_chunks(self, tenant: str, thread_id: str, run: Run, prompt: str,
-                           reply: str) -> t.AsyncIterator[t.Any]:
+                           reply: str, message_id: str) -> t.AsyncIterator[t.Any]:
         """The UI Message Stream of one turn; the turn is completed even if the client goes away.
 
         Whether the turn completes is decided once, by ``runs.finish`` after the last delta: if the run
         was cancelled first (at any point, even while the last frame waited for a slow reader), the
         stream aborts and the turn stays cancelled."""
-        message_id, text_id = new_uuid(), f"text-{new_uuid()[:8]}"
+        text_id = f"text-{new_uuid()[:8]}"
         try:
             if not run.active:  # cancelled before its first frame
                 yield {"type": "abort"}
