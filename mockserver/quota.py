@@ -42,7 +42,7 @@ class QuotaExceeded(MockError):
         super().__init__(message)
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     """Records and bytes held (mutable counters)."""
 

@@ -309,11 +309,12 @@ def _release_store(total: Usage, held: Usage) -> None:
 
 
 class _Tenant:
-    __slots__ = ("collections", "usage")
+    __slots__ = ("collections", "usage", "ledger")
 
-    def __init__(self) -> None:
+    def __init__(self, ledger: _Ledger) -> None:
         self.collections: dict[str, MemoryCollection] = {}
-        self.usage = Usage()
+        self.usage = ledger.tenant
+        self.ledger = ledger
 
 
 class MemoryStore:
@@ -330,10 +331,10 @@ class MemoryStore:
                    cursor_keys: bool = True) -> MemoryCollection:
         space = self._tenants.get(tenant)
         if space is None:
-            space = self._tenants[tenant] = _Tenant()
+            space = self._tenants[tenant] = _Tenant(_Ledger(Usage(), self._usage, self._total, self.limits))
         found = space.collections.get(name)
         if found is None:
-            ledger = None if index else _Ledger(space.usage, self._usage, self._total, self.limits)
+            ledger = None if index else space.ledger
             found = space.collections[name] = MemoryCollection(ledger=ledger, cursor_keys=cursor_keys)
         return found
 
