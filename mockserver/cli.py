@@ -1,8 +1,10 @@
 """``convo-mock``: run the mock server.
 
     convo-mock serve [--host 127.0.0.1] [--port 4010] [--family NAME ...] [--access-log] [--stream-delay S]
+                     [--tenant-max-records N] [--tenant-max-bytes N] [--max-records N] [--max-bytes N]
 
-``--port 0`` picks a free port; the URLs printed at start-up are the ones to use.
+``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. The caps on stored
+records and bytes (per API key, and in total) default as ``mockserver.quota`` documents; 0 lifts one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ import socket
 import sys
 
 from mockserver import __version__
+from mockserver.quota import (
+    TENANT_BYTES_VARIABLE,
+    TENANT_RECORDS_VARIABLE,
+    TOTAL_BYTES_VARIABLE,
+    TOTAL_RECORDS_VARIABLE,
+    Limits,
+)
 from mockserver.sse import DEFAULT_DELAY, DELAY_VARIABLE
 
 
@@ -31,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
+    defaults = Limits()
+    for flag, variable, default, what in (
+            ("--tenant-max-records", TENANT_RECORDS_VARIABLE, defaults.tenant_records, "records one API key may store"),
+            ("--tenant-max-bytes", TENANT_BYTES_VARIABLE, defaults.tenant_bytes, "JSON bytes one API key may store"),
+            ("--max-records", TOTAL_RECORDS_VARIABLE, defaults.total_records, "records stored in all"),
+            ("--max-bytes", TOTAL_BYTES_VARIABLE, defaults.total_bytes, "JSON bytes stored in all")):
+        serve.add_argument(flag, type=int, metavar="N", dest=variable,
+                           help=f"cap on the {what} (default {default}; 0 lifts it; env {variable})")
     return parser
 
 
@@ -41,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
             print("convo-mock: --stream-delay must not be negative", file=sys.stderr)
             return 2
         os.environ[DELAY_VARIABLE] = str(args.stream_delay)
+    for variable in (TENANT_RECORDS_VARIABLE, TENANT_BYTES_VARIABLE, TOTAL_RECORDS_VARIABLE, TOTAL_BYTES_VARIABLE):
+        value = getattr(args, variable)
+        if value is not None:
+            if value < 0:
+                print(f"convo-mock: caps must not be negative ({variable})", file=sys.stderr)
+                return 2
+            os.environ[variable] = str(value)
     import uvicorn
 
     from mockserver.app import create_app
