@@ -12,7 +12,7 @@ import os
 import random
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -20,7 +20,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from conformance.findings import RunReport
 from conformance.html_report import write_html
-from conformance.profiles import available
+from conformance.profiles import Profile, available
+from conformance.profiles.base import ProfileOption
 from conformance.report import ConsoleReporter, write_json, write_junit
 from conformance.runner import EXIT_INTERRUPTED, EXIT_USAGE, RunOptions, exit_code, run
 
@@ -29,6 +30,7 @@ DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BODY_MB = 16
 KEY_VARIABLE = "CONVO_API_KEY"
 KEY_2_VARIABLE = "CONVO_API_KEY_2"
+FAMILY_OPTION_PREFIX = "family_option_"
 EXIT_CODES = (
     "exit codes: 0 conformant (warnings allowed unless --strict), 1 violations found or --max-time spent,\n"
     "            2 usage error or target unreachable, 130 interrupted"
@@ -115,7 +117,35 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "--strict", action="store_true", help="count warnings and unsupported operations as failures"
     )
+    _add_family_options(run_parser, families)
     return parser
+
+
+def _add_family_options(parser: argparse.ArgumentParser, families: Mapping[str, Profile]) -> None:
+    """The options families declare for themselves (`Profile.options`), each once, saying whose it is."""
+    owners: dict[str, list[str]] = {}
+    declared: dict[str, ProfileOption] = {}
+    for name, profile in families.items():
+        for option in profile.options:
+            owners.setdefault(option.name, []).append(name)
+            declared.setdefault(option.name, option)
+    if not declared:
+        return
+    group = parser.add_argument_group("family options (only for the families named)")
+    for name, option in declared.items():
+        group.add_argument(
+            option.flag, dest=FAMILY_OPTION_PREFIX + name, metavar="VALUE",
+            help=f"{', '.join(owners[name])}: {option.help} (default {option.default})",
+        )
+
+
+def family_option_values(args: argparse.Namespace) -> dict[str, str]:
+    """The family options given on the command line, by option name."""
+    return {
+        key[len(FAMILY_OPTION_PREFIX):]: value
+        for key, value in vars(args).items()
+        if key.startswith(FAMILY_OPTION_PREFIX) and value is not None
+    }
 
 
 def _positive_int(text: str) -> int:
@@ -166,6 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if api_key_2 is not None and api_key_2 == api_key:
         print("error: the second key (--api-key-2 / $CONVO_API_KEY_2) must differ from the first", file=sys.stderr)
         return EXIT_USAGE
+    family_options = family_option_values(args)
+    unknown = sorted(name for name in family_options if name not in {o.name for o in available()[args.family].options})
+    if unknown:
+        flags = ", ".join("--" + name.replace("_", "-") for name in unknown)
+        print(f"error: {flags}: not an option of the {args.family} family", file=sys.stderr)
+        return EXIT_USAGE
     problem = unwritable_report([args.junit_xml, args.json, args.html])
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -181,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_time=args.max_time,
         max_body=args.max_body * 1024 * 1024,
         strict=args.strict,
+        profile_options=tuple(sorted(family_options.items())),
     )
     reporter = ConsoleReporter()
     # Hypothesis keeps caches in ./.hypothesis; a run must not litter the directory it is started from

@@ -51,6 +51,8 @@ class RunOptions:
     max_time: float | None = None
     max_body: int = DEFAULT_MAX_BODY
     strict: bool = False
+    # Values of the family's own options (`Profile.options`), by name.
+    profile_options: tuple[tuple[str, str], ...] = ()
 
 
 def exit_code(report: RunReport) -> int:
@@ -66,7 +68,7 @@ def run(options: RunOptions, reporter: ConsoleReporter) -> RunReport:
     """Run every check of the family against the target and return what was found.
 
     Never raises for the target's behaviour or Ctrl-C: the report says how the run ended."""
-    profile = get_profile(options.family)
+    profile = get_profile(options.family).configured(dict(options.profile_options))
     started = time.perf_counter()
     run_deadline = started + options.max_time if options.max_time else None
     identities = {PRIMARY: Identity(options.api_key, "$API_KEY")}

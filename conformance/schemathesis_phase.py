@@ -107,8 +107,14 @@ def build_config(
     from schemathesis.config import SchemathesisConfig
 
     checks = [name for name in CHECKS if name not in profile.schemathesis_excluded_checks]
+    extra: dict[str, Any] = {}
+    if profile.schemathesis_parameters():
+        extra["parameters"] = profile.schemathesis_parameters()
+    if profile.schemathesis_operations():
+        extra["operations"] = profile.schemathesis_operations()
     return SchemathesisConfig.from_dict(
         {
+            **extra,
             "seed": seed,
             "suppress-health-check": ["all"],
             "cache": {"enabled": False},

@@ -10,7 +10,9 @@ through hooks that speak the neutral vocabulary of `conformance.vocabulary`, wha
 - a snapshot: what must come out unchanged from requests that must change nothing;
 - `Listing`s: the paginated lists the pagination check walks, each declaring its kind of paging
   (`conformance.paging`);
-- `streaming`: how a turn is streamed, for families that stream (see `conformance.streaming`).
+- `streaming`: how a turn is streamed, for families that stream (see `conformance.streaming`);
+- `options`: settings of the family's own that a run may give (`convo-conformance run F --project-id 7`),
+  read with `option(name)` on the profile `configured` for the run.
 
 Error bodies are checked against the schema the spec declares for the operation and status, falling
 back to `error_schema` (unknown routes, undeclared statuses). Checks written for one shape of API live
@@ -21,9 +23,12 @@ holds such functions.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformance.context import CheckContext, CheckFunction
@@ -34,7 +39,20 @@ if TYPE_CHECKING:
     from conformance.paging import Listing
     from conformance.streaming import Streaming
 
-__all__ = ["CheckFunction", "Profile"]
+__all__ = ["CheckFunction", "Profile", "ProfileOption"]
+
+
+@dataclass(frozen=True)
+class ProfileOption:
+    """A setting of the family's own that a run may give on the command line (`--<name with dashes>`)."""
+
+    name: str
+    help: str
+    default: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 class Profile(ABC):
@@ -56,10 +74,33 @@ class Profile(ABC):
     extra_checks: ClassVar[tuple[CheckFunction, ...]] = ()
     # Schemathesis checks that do not fit this family's contract (see `schemathesis_phase`).
     schemathesis_excluded_checks: ClassVar[tuple[str, ...]] = ()
+    # Settings of the family's own a run may give (see `configured`).
+    options: ClassVar[tuple[ProfileOption, ...]] = ()
+    _option_values: Mapping[str, str] = MappingProxyType({})
 
     @cached_property
     def spec(self) -> Spec:
         return Spec(spec_path(self.spec_file))
+
+    # --- the family's own settings ----------------------------------------------------------------
+
+    def configured(self, values: Mapping[str, str]) -> Profile:
+        """This profile with the run's values of its `options` (the others keep their defaults);
+        ValueError names a value for an option the family does not have."""
+        known = {option.name for option in self.options}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{self.name} has no option {', '.join(unknown)}")
+        configured = copy.copy(self)
+        configured._option_values = dict(values)
+        return configured
+
+    def option(self, name: str) -> str:
+        """The run's value of one of the family's `options` (its default unless the run gave one)."""
+        for option in self.options:
+            if option.name == name:
+                return self._option_values.get(name, option.default)
+        raise KeyError(name)
 
     def request(
         self,
@@ -164,6 +205,16 @@ class Profile(ABC):
         return None
 
     # --- schemathesis ---------------------------------------------------------------------------
+
+    def schemathesis_parameters(self) -> dict[str, Any]:
+        """Parameters schemathesis must send as given instead of generating them (its `parameters`
+        config, e.g. `{"path.project_id": "7"}`)."""
+        return {}
+
+    def schemathesis_operations(self) -> list[dict[str, Any]]:
+        """Per-operation schemathesis settings (its `operations` config), e.g. fewer or only negative
+        examples for an operation whose every accepted call is costly."""
+        return []
 
     def tolerated(self, operation_id: str | None, status: int, query: dict[str, Any], body: Any) -> str | None:
         """Why an answer the spec does not declare (status, or body for the status) is still faithful, or None.
