@@ -21,3 +21,10 @@ VIRTUOUSAI = FamilyEntry(
     mock_module="mockserver.families.virtuousai",
     profile_module="conformance.profiles.virtuousai",
 )
+
+POSTHOG = FamilyEntry(
+    name="posthog",
+    contract="posthog-max.yaml",
+    mock_module="mockserver.families.posthog",
+    profile_module="conformance.profiles.posthog",
+)
