@@ -34,22 +34,24 @@ class MockApp:
             raise ValueError("no API families to serve")
         self.families = list(families)
         self.stores = {family.name: store_factory() for family in self.families}
-        self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]]]] = []
+        self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]], bool]] = []
         self.family_apps: dict[str, ASGIApp] = {}
         """Each family's own ASGI app, by family name."""
         for family in sorted(self.families, key=lambda f: len(f.base_path), reverse=True):
             extra = [(k.lower().encode(), v.encode()) for k, v in family.response_headers.items()]
             app = self.family_apps[family.name] = build_family_app(family, self.stores[family.name])
-            self._mounts.append((family.base_path.rstrip("/"), app, extra))
-        self._prefixes = [(prefix, prefix + "/", app, extra) for prefix, app, extra in self._mounts]
+            self._mounts.append((family.base_path.rstrip("/"), app, extra, family.optional_trailing_slash))
+        self._prefixes = [(prefix, prefix + "/", app, extra, slash) for prefix, app, extra, slash in self._mounts]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
         path: str = scope.get("path", "")
-        for prefix, prefix_slash, app, extra in self._prefixes:
+        for prefix, prefix_slash, app, extra, optional_slash in self._prefixes:
             if path.startswith(prefix_slash) or path == prefix:
+                if optional_slash and not path.endswith("/"):
+                    scope = _with_trailing_slash(scope)
                 await app(scope, receive, _with_headers(send, extra))
                 return
         await self._outside_families(scope, receive, _with_headers(send, []))
@@ -78,6 +80,15 @@ class MockApp:
 def request_id() -> bytes:
     """A new ``x-request-id`` value."""
     return b"req_%032x" % getrandbits(128)
+
+
+def _with_trailing_slash(scope: Scope) -> Scope:
+    """The request as if its path ended with a slash (for families whose vendor makes it optional)."""
+    changed = {**scope, "path": scope["path"] + "/"}
+    raw_path = scope.get("raw_path")
+    if raw_path is not None:
+        changed["raw_path"] = raw_path + b"/"
+    return changed
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

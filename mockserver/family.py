@@ -34,6 +34,9 @@ class Family:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     """Static headers the vendor sends on every response."""
     description: str = ""
+    optional_trailing_slash: bool = False
+    """The vendor serves every path with or without a trailing slash, as one operation and without a
+    redirect; the contract's paths end with one, and a request without it is routed as if it had it."""
 
     @property
     def spec_path(self) -> Path:

@@ -1,7 +1,8 @@
 """Server-sent events: frame encoding and a paced streaming response, shared by every family that streams.
 
-A family's streaming handler yields payloads (JSON-able objects, or ready strings such as ``[DONE]``);
-``event_stream`` wraps them in ``data: …`` frames and a ``text/event-stream`` response that is sent to
+A family's streaming handler yields payloads (JSON-able objects, or ready strings such as ``[DONE]``, or a
+``NamedEvent`` for protocols that name their events with an ``event:`` line); ``event_stream`` wraps them in
+``data: …`` frames and a ``text/event-stream`` response that is sent to
 the client frame by frame as it is produced. ``delta_delay`` is the pause a mock takes between text
 deltas, so clients see a stream arrive the way a model's reply does (``convo-mock serve --stream-delay``
 sets it through the ``CONVO_MOCK_STREAM_DELAY`` environment variable).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import typing as t
+from dataclasses import dataclass
 
 import orjson
 from starlette.responses import StreamingResponse
@@ -28,8 +30,19 @@ def delta_delay() -> float:
         return DEFAULT_DELAY
 
 
+@dataclass(frozen=True)
+class NamedEvent:
+    """An event with a name: sent as ``event: <name>`` followed by its ``data:`` line."""
+
+    name: str
+    data: t.Any
+
+
 def sse_frame(data: t.Any) -> bytes:
-    """One ``data:`` event: a string is sent as is, anything else as compact JSON."""
+    """One event: a string is sent as is, a ``NamedEvent`` with its ``event:`` line, anything else as
+    compact JSON."""
+    if isinstance(data, NamedEvent):
+        return b"event: " + data.name.encode() + b"\n" + sse_frame(data.data)
     payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
     return b"data: " + payload + b"\n\n"
 
