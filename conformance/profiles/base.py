@@ -92,6 +92,11 @@ class Profile(ABC):
         if unknown:
             raise ValueError(f"{self.name} has no option {', '.join(unknown)}")
         configured = copy.copy(self)
+        # What the profile built from its settings (cached properties other than the spec) is built anew.
+        for klass in type(self).__mro__:
+            for attribute, value in vars(klass).items():
+                if isinstance(value, cached_property) and attribute != "spec":
+                    configured.__dict__.pop(attribute, None)
         configured._option_values = dict(values)
         return configured
 
