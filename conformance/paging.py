@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 from conformance.vocabulary import MISSING, Exchange, Page, Request, Seeded
 
@@ -267,7 +267,8 @@ class OffsetPaging(Paging):
     def _follow(self, exchange: Exchange, url: str) -> Request | None:
         """The request a next/previous URL stands for, if it leads to the same list."""
         target, here = urlsplit(urljoin(exchange.url, url)), urlsplit(exchange.url)
-        if (target.scheme, target.netloc, target.path) != (here.scheme, here.netloc, here.path):
+        # Paths compare decoded: `/environments/@current/` and `/environments/%40current/` are one path.
+        if (target.scheme, target.netloc, unquote(target.path)) != (here.scheme, here.netloc, unquote(here.path)):
             return None
         return dataclasses.replace(exchange.request, params=tuple(parse_qsl(target.query, keep_blank_values=True)))
 

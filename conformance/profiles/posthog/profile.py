@@ -252,7 +252,7 @@ class PostHogProfile(DRFErrors):
 
     def schemathesis_operations(self) -> list[dict[str, Any]]:
         # Every accepted create is a run (AI credits, throttled): schemathesis sends only invalid ones.
-        return [{"include-operation-id": api.CREATE, "generation": {"modes": ["negative"]}}]
+        return [{"include-operation-id": api.CREATE, "generation": {"mode": "negative"}}]
 
     def why_refusable(self, operation_id: str | None, query: dict[str, Any], body: Any) -> str | None:
         if operation_id not in (api.LIST, api.CREATE):
