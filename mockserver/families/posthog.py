@@ -394,8 +394,9 @@ class ConversationHandlers:
                 final = {"content": "Oops! Something went wrong. Please try again.", "id": new_uuid(),
                          "type": "ai/failure"}
             changes: dict[str, t.Any] = {"status": "idle"}
-            if record["title"] is None:
-                changes["title"] = title_for(turn.content)
+            if record["title"] is None:  # from the conversation's first message (a cancelled run's included)
+                first = next(iter(self.store.read(tenant, _messages_of(conversation_id))), None)
+                changes["title"] = title_for(first["content"] if first else turn.content)
             queued = self._pop_queued(tenant, conversation_id)
             self._save(tenant, project, conversation_id, changes)
             if queued is not None:
@@ -426,7 +427,7 @@ class ConversationHandlers:
         self.store.collection(tenant, _messages_of(record["id"]), cursor_keys=False).insert(message["id"], message)
         return json_response({"id": message["id"]}, status=201)
 
-    async def cancel(self, project_id: str, conversation: str, body: t.Any = None) -> Response:
+    async def cancel(self, project_id: str, conversation: str) -> Response:
         tenant, project = current_tenant(), project_of(project_id)
         record = self._own_or_404(tenant, project, conversation)
         conversation_id = record["id"]
@@ -489,7 +490,7 @@ class ConversationHandlers:
         self._queue(tenant, access).remove(queue_id)
         return self._queue_body(tenant, access)
 
-    async def clear_queue(self, project_id: str, conversation: str, body: t.Any = None) -> JSONResponse:
+    async def clear_queue(self, project_id: str, conversation: str) -> JSONResponse:
         tenant, project = current_tenant(), project_of(project_id)
         access = self._queue_access(tenant, project, conversation)
         if isinstance(access, JSONResponse):
