@@ -13,8 +13,10 @@ Determinism: ids and clocks come from ``mockserver.ids``, whose sources (``secre
 each mock; so both mocks hand out the same ids. A family with a source of randomness of its own would show up
 here as a difference. The one value masked is a JSON number under a key containing ``duration`` (elapsed
 wall time, e.g. ``durationSeconds``). Path parameters are drawn half of the time from the ids the seed
-requests created (every ``POST`` without path parameters, run first), so operations on existing resources
-are reached too. Another test checks that the requests expected to take the fast path do take it.
+requests created (every ``POST`` without path parameters, or whose path parameters all have an ``example`` in
+the contract, run first), so operations on existing resources are reached too; a path parameter with an
+``example`` (a scope such as a project id) takes it then. Another test checks that the requests expected to
+take the fast path do take it.
 """
 
 from __future__ import annotations
@@ -163,12 +165,23 @@ def contract_operations(family: Family) -> list[t.Any]:
     return [t.cast(t.Any, result).ok() for result in schema.get_all_operations()]
 
 
+def _path_examples(operation: t.Any) -> dict[str, t.Any]:
+    """Path parameters the contract gives an example for (a scope such as a project id, not a created id)."""
+    return {p.name: p.definition["example"] for p in operation.path_parameters if "example" in p.definition}
+
+
 def _ids_in(body: bytes) -> list[str]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return []
-    return [value["id"]] if isinstance(value, dict) and isinstance(value.get("id"), str) else []
+    """The ``id`` of a JSON object body, or of the first event of an event stream that has one (a family
+    whose create call is a stream)."""
+    payloads = [line[len(b"data: "):] for line in body.splitlines() if line.startswith(b"data: ")] or [body]
+    for payload in payloads:
+        try:
+            value = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("id"), str):
+            return [value["id"]]
+    return []
 
 
 @pytest.mark.parametrize("family_name", FAMILIES)
@@ -181,11 +194,12 @@ def test_fast_path_answers_as_connexion(family_name: str, monkeypatch: pytest.Mo
     known_ids: list[str] = []
     try:
         for operation in operations:  # seed: what each create operation makes, in both mocks
-            if operation.method.upper() == "POST" and not operation.path_parameters:
+            examples = _path_examples(operation)
+            if operation.method.upper() == "POST" and {p.name for p in operation.path_parameters} <= set(examples):
                 for _ in range(SEEDS_PER_CREATE):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        case = operation.as_strategy().example()
+                        case = operation.as_strategy(path_parameters=examples or None).example()
                     method, path, query, body, headers = _request_parts(case, family.base_path)
                     headers = _with_header(headers, b"authorization", b"Bearer k1")
                     known_ids += _ids_in(loop.run_until_complete(pair.both(method, path, query, body, headers)).body)
@@ -198,7 +212,9 @@ def test_fast_path_answers_as_connexion(family_name: str, monkeypatch: pytest.Mo
             operation = data.draw(st.sampled_from(operations), label="operation")
             mode = data.draw(st.sampled_from([GenerationMode.POSITIVE, GenerationMode.NEGATIVE]), label="mode")
             names = [p.name for p in operation.path_parameters]
-            overrides = data.draw(st.none() | st.fixed_dictionaries({n: st.sampled_from(known_ids) for n in names}))
+            examples = _path_examples(operation)
+            overrides = data.draw(st.none() | st.fixed_dictionaries(
+                {n: st.sampled_from([examples[n]] if n in examples else known_ids) for n in names}))
             case = data.draw(operation.as_strategy(generation_mode=mode, path_parameters=overrides or None))
             method, path, query, body, headers = _request_parts(case, family.base_path)
             if data.draw(st.integers(0, 3), label="vary credentials") == 0:

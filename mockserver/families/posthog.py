@@ -77,8 +77,9 @@ def _queue_of(conversation_id: str) -> str:
 
 
 def project_of(project_id: str) -> str:
-    """The project a path's ``project_id`` names (``@current`` is project 1); 404 unless it is one."""
-    if project_id == "@current":
+    """The project a path's ``project_id`` names (``@current``, also percent-encoded, is project 1); 404
+    unless it is one."""
+    if project_id in ("@current", "%40current"):
         return CURRENT_PROJECT
     if project_id.isascii() and project_id.isdigit() and len(project_id) <= MAX_PROJECT_DIGITS:
         return str(int(project_id))
