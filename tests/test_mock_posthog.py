@@ -9,6 +9,7 @@ the whole response).
 from __future__ import annotations
 
 import json
+import typing as t
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,11 +18,21 @@ import httpx
 import pytest
 
 from tests.contract import assert_conforms
+from tests.servers import running_server
 
 pytestmark = pytest.mark.anyio
 SPEC = "posthog-max.yaml"
 BASE = "/posthog/api/environments/@current/conversations"
 LONG_PROMPT = "Tell me everything about funnels. " + " ".join(f"word{n}" for n in range(300))
+STREAM_DELAY = "0.05"  # a long reply is cut into at most 40 chunks: its run lasts about 2 s
+
+
+@pytest.fixture(scope="module")
+def live_mock() -> t.Iterator[str]:
+    """The mock as a server process whose runs last long enough to act while they stream."""
+    with running_server("-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", "0", "--family", "posthog",
+                        "--stream-delay", STREAM_DELAY) as url:
+        yield url
 
 
 @pytest.fixture
@@ -353,8 +364,8 @@ def live_client(mock_server: str, key: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=mock_server, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
-async def test_a_run_streams_as_it_happens_and_blocks_a_second_message(mock_server: str) -> None:
-    async with live_client(mock_server, "ph-stream") as client:
+async def test_a_run_streams_as_it_happens_and_blocks_a_second_message(live_mock: str) -> None:
+    async with live_client(live_mock, "ph-stream") as client:
         conversation = str(uuid.uuid4())
         async with client.stream("POST", f"{BASE}/", json=message(LONG_PROMPT, conversation)) as live:
             events = sse_events(live)
@@ -379,8 +390,8 @@ async def test_a_run_streams_as_it_happens_and_blocks_a_second_message(mock_serv
         assert fetched["status"] == "idle" and fetched["messages"][-1]["content"] == rest[-1][1]["content"]
 
 
-async def test_cancel_mid_stream_ends_the_stream_and_clears_the_queue(mock_server: str) -> None:
-    async with live_client(mock_server, "ph-cancel") as client:
+async def test_cancel_mid_stream_ends_the_stream_and_clears_the_queue(live_mock: str) -> None:
+    async with live_client(live_mock, "ph-cancel") as client:
         conversation = str(uuid.uuid4())
         async with client.stream("POST", f"{BASE}/", json=message(LONG_PROMPT, conversation)) as live:
             events = sse_events(live)
@@ -408,8 +419,8 @@ async def _stream_all(client: httpx.AsyncClient, body: dict):
             yield event
 
 
-async def test_queued_messages_run_in_order_after_the_run(mock_server: str) -> None:
-    async with live_client(mock_server, "ph-queue") as client:
+async def test_queued_messages_run_in_order_after_the_run(live_mock: str) -> None:
+    async with live_client(live_mock, "ph-queue") as client:
         conversation = str(uuid.uuid4())
         async with client.stream("POST", f"{BASE}/", json=message(LONG_PROMPT, conversation)) as live:
             events = sse_events(live)
@@ -430,8 +441,8 @@ async def test_queued_messages_run_in_order_after_the_run(mock_server: str) -> N
         assert (await client.get(f"{BASE}/{conversation}/queue/")).json()["messages"] == []
 
 
-async def test_a_client_that_leaves_does_not_stop_the_run(mock_server: str) -> None:
-    async with live_client(mock_server, "ph-leave") as client:
+async def test_a_client_that_leaves_does_not_stop_the_run(live_mock: str) -> None:
+    async with live_client(live_mock, "ph-leave") as client:
         conversation = str(uuid.uuid4())
         async with client.stream("POST", f"{BASE}/", json=message(LONG_PROMPT, conversation)) as live:
             async for _, data in sse_events(live):
@@ -450,3 +461,13 @@ async def test_cancel_and_clear_ignore_any_body(ph: httpx.AsyncClient) -> None:
         assert cancelled.status_code == 204, cancelled.text
         cleared = await call(ph, "POST", f"{BASE}/{conversation}/queue/clear/", content=content, headers=headers)
         assert cleared.status_code == 200, cleared.text
+
+
+def test_a_long_reply_streams_in_a_bounded_number_of_cumulative_chunks() -> None:
+    from mockserver.families.posthog import MAX_CHUNKS, cumulative_chunks, reply_to
+
+    for words in (1, 2, 10, 119, 120, 121, 7000):
+        reply = reply_to(" ".join(f"w{n}" for n in range(words)))
+        chunks = cumulative_chunks(reply)
+        assert 1 <= len(chunks) <= MAX_CHUNKS and chunks[-1] == reply
+        assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(chunks, chunks[1:], strict=False))

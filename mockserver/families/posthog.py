@@ -47,8 +47,11 @@ MAX_QUEUE_MESSAGES = 2
 DEFAULT_LIMIT = 100
 TITLE_LENGTH = 60
 WORDS_PER_CHUNK = 3
+MAX_CHUNKS = 40
+"""Chunks of one reply at most: each chunk repeats the text so far, so a long reply is cut into fewer, longer
+steps, and a run costs at most ``MAX_CHUNKS`` times the reply in memory and on the wire."""
 FOLLOW_TIMEOUT = 60.0
-"""Longest a stream waits for the next event of its run before it gives up (a run never pauses this long)."""
+"""Longest a stream waits for the next event of its run, beyond the stream delay, before it gives up."""
 REPLY_PREAMBLE = "This is the mock PostHog AI's answer, made from your message. You asked: "
 OTHER_USERS = "Cannot access other users' conversations"
 NON_EXISTENT = "Cannot stream from non-existent conversation"
@@ -111,7 +114,8 @@ def reply_to(text: str) -> str:
 def cumulative_chunks(reply: str) -> list[str]:
     """The reply as PostHog streams it: each chunk the whole text so far, the last one the reply."""
     words = re.findall(r"\S+\s*", reply)
-    chunks = ["".join(words[:end]).rstrip() for end in range(WORDS_PER_CHUNK, len(words), WORDS_PER_CHUNK)]
+    step = max(WORDS_PER_CHUNK, -(-len(words) // MAX_CHUNKS))
+    chunks = ["".join(words[:end]).rstrip() for end in range(step, len(words), step)]
     return [chunk for chunk in chunks if chunk] + [reply]
 
 
@@ -191,7 +195,7 @@ class RunLog:
             if self.ended:
                 return
             try:
-                await asyncio.wait_for(signal.wait(), FOLLOW_TIMEOUT)
+                await asyncio.wait_for(signal.wait(), FOLLOW_TIMEOUT + delta_delay())
             except asyncio.TimeoutError:
                 return
 
@@ -238,8 +242,7 @@ class ConversationHandlers:
 
     def _own(self, tenant: str, project: str, conversation: str) -> dict[str, t.Any] | None:
         """The key's conversation in the project (titled or not), or None."""
-        record = self.store.read(tenant, _conversations(project)).get(conversation)
-        return record
+        return self.store.read(tenant, _conversations(project)).get(conversation)
 
     def _own_or_404(self, tenant: str, project: str, conversation_id: str) -> dict[str, t.Any]:
         found = conversation_uuid(conversation_id)
