@@ -20,9 +20,10 @@ from random import getrandbits
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.connexion_app import build_family_app
+from mockserver.errors import RouteNotFound
 from mockserver.families import discover
 from mockserver.family import Family
-from mockserver.responses import json_response
+from mockserver.responses import dumps, json_response
 from mockserver.store import MemoryStore, Store
 
 
@@ -34,25 +35,28 @@ class MockApp:
             raise ValueError("no API families to serve")
         self.families = list(families)
         self.stores = {family.name: store_factory() for family in self.families}
-        self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]], bool]] = []
+        self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]], Family]] = []
         self.family_apps: dict[str, ASGIApp] = {}
         """Each family's own ASGI app, by family name."""
         for family in sorted(self.families, key=lambda f: len(f.base_path), reverse=True):
             extra = [(k.lower().encode(), v.encode()) for k, v in family.response_headers.items()]
             app = self.family_apps[family.name] = build_family_app(family, self.stores[family.name])
-            self._mounts.append((family.base_path.rstrip("/"), app, extra, family.optional_trailing_slash))
-        self._prefixes = [(prefix, prefix + "/", app, extra, slash) for prefix, app, extra, slash in self._mounts]
+            self._mounts.append((family.base_path.rstrip("/"), app, extra, family))
+        self._prefixes = [(prefix, prefix + "/", app, extra, family) for prefix, app, extra, family in self._mounts]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
         path: str = scope.get("path", "")
-        for prefix, prefix_slash, app, extra, optional_slash in self._prefixes:
+        for prefix, prefix_slash, app, extra, family in self._prefixes:
             if path.startswith(prefix_slash) or path == prefix:
-                if optional_slash and not path.endswith("/"):
+                if not family.optional_trailing_slash:
+                    await app(scope, receive, _with_headers(send, extra))
+                    return
+                if not path.endswith("/"):
                     scope = _with_trailing_slash(scope)
-                await app(scope, receive, _with_headers(send, extra))
+                await app(scope, receive, _without_redirects(_with_headers(send, extra), family, scope))
                 return
         await self._outside_families(scope, receive, _with_headers(send, []))
 
@@ -89,6 +93,27 @@ def _with_trailing_slash(scope: Scope) -> Scope:
     if raw_path is not None:
         changed["raw_path"] = raw_path + b"/"
     return changed
+
+
+def _without_redirects(send: Send, family: Family, scope: Scope) -> Send:
+    """A redirect (Starlette's trailing-slash one, which a path the slash rewrite cannot settle would loop
+    on) sent as the family's 404 instead: a vendor whose slash is optional never redirects."""
+    replaced = False
+
+    async def send_without_redirects(message: Message) -> None:
+        nonlocal replaced
+        if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+            replaced = True
+            rendered = family.render_error(RouteNotFound(scope.get("method", "GET"), scope.get("path", "")))
+            body = dumps(rendered.body)
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                       *((name.lower().encode(), value.encode()) for name, value in rendered.headers.items())]
+            await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        elif not replaced:  # the redirect's own body is dropped
+            await send(message)
+
+    return send_without_redirects
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

@@ -471,3 +471,14 @@ def test_a_long_reply_streams_in_a_bounded_number_of_cumulative_chunks() -> None
         chunks = cumulative_chunks(reply)
         assert 1 <= len(chunks) <= MAX_CHUNKS and chunks[-1] == reply
         assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(chunks, chunks[1:], strict=False))
+
+
+async def test_no_path_redirects_even_where_the_router_would_loop(ph: httpx.AsyncClient) -> None:
+    # Starlette's `$` also matches before a final newline: `…/queue/%0A/` would redirect to `…/queue/%0A`,
+    # which the optional slash sends back to `…/queue/%0A/`, forever
+    conversation = str(uuid.uuid4())
+    await run(ph, "Hello", conversation)
+    for path in (f"{BASE}/{conversation}/queue/%0A", f"{BASE}/{conversation}/queue/%0A/", f"{BASE}//"):
+        response = await ph.delete(path)
+        assert response.status_code in (200, 404), (path, response.status_code)
+        assert "location" not in response.headers and response.json()
