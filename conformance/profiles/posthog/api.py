@@ -216,7 +216,7 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
-def long_prompt(words: int = 150) -> str:
+def long_prompt(words: int = 300) -> str:
     """A request for a long answer, padded to about `words` words (only its length matters): its run
     outlasts the requests a check makes in the middle of it."""
     head = "Please write a long and detailed answer, at least five hundred words, about the text that follows."
