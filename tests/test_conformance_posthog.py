@@ -167,3 +167,24 @@ def test_a_429_is_waited_out_as_its_detail_says() -> None:
     assert throttle_wait(throttled("Please try again in 42 seconds. Expected available in 42 seconds.")) == 42
     assert throttle_wait(throttled("Please try again in 2 minutes.")) == 120
     assert throttle_wait(throttled("later today", {"retry-after": "7"})) == 7
+
+
+def test_drf_dialect_reads_the_exceptions_hog_envelope() -> None:
+    from conformance.dialects.drf import field_error, hog_error
+    from conformance.vocabulary import Reason
+
+    def answer(status: int, body: object) -> Exchange:
+        return Exchange(Request("x", "POST", "/"), PRIMARY, "http://x/", status, httpx.Headers(), json.dumps(body), "",
+                        0.0)
+
+    required = {"type": "validation_error", "code": "required", "detail": "This field is required.", "attr": "trace_id"}
+    assert field_error(("body", "trace_id"), (Reason.MISSING,))(answer(400, required)) == []
+    assert field_error(("body", "content"), (Reason.MISSING,))(answer(400, required))  # names another field
+    assert field_error(("body", "trace_id"), (Reason.TOO_LONG,))(answer(400, required))  # another reason
+    assert field_error(("body", "trace_id"), (Reason.MISSING,))(answer(400, {"detail": "This field is required."}))
+    parse = {"type": "invalid_request", "code": "parse_error", "detail": "JSON parse error", "attr": None}
+    assert field_error(("body",), (Reason.MALFORMED_JSON,))(answer(400, parse)) == []
+    conflict = {"type": "server_error", "code": "conflict", "detail": "Cannot resume", "attr": None}
+    assert hog_error(("conflict",), attr=None)(answer(409, conflict)) == []
+    assert hog_error(("conflict",), attr=None)(answer(409, {**conflict, "type": "validation_error"}))
+    assert hog_error(("not_found",))(answer(404, {"detail": "Not found."}))
