@@ -27,6 +27,7 @@ from tests.test_pipeline import (
     DeterministicIds,
     Exchange,
     _ids_in,
+    _path_examples,
     _request_parts,
     _with_header,
     contract_operations,
@@ -71,9 +72,10 @@ def test_json_without_exact_content_type_is_json(family_name: str, monkeypatch: 
 
     known: list[str] = []
     for operation in operations:  # the family's resources, so that operations on one reach their handler
-        if operation.method.upper() == "POST" and not operation.path_parameters:
+        examples = _path_examples(operation)  # a scope every path has (a project id) is its contract example
+        if operation.method.upper() == "POST" and {p.name for p in operation.path_parameters} <= set(examples):
             for _ in range(5):
-                method, path, query, body, headers = example(operation)
+                method, path, query, body, headers = example(operation, path_parameters=examples or None)
                 expected, _ = both(method, path, query, body, headers, headers)
                 known += _ids_in(expected.body)
     assert known, "no create operation answered with an id"
@@ -81,7 +83,8 @@ def test_json_without_exact_content_type_is_json(family_name: str, monkeypatch: 
     for operation in operations:
         if not len(operation.body):
             continue
-        fixed = {"path_parameters": {p.name: known[0] for p in operation.path_parameters}}
+        examples = _path_examples(operation)
+        fixed = {"path_parameters": {p.name: examples.get(p.name, known[0]) for p in operation.path_parameters}}
         for _ in range(5):  # a few generated bodies: one the handler accepts, if it comes
             method, path, query, body, headers = example(operation, **fixed)
             if not body:

@@ -23,7 +23,6 @@ import re
 import typing as t
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from connexion import request
 from starlette.datastructures import URL
@@ -125,8 +124,9 @@ def title_for(text: str) -> str:
 
 
 def queue_time() -> str:
-    """``timezone.now().isoformat()``, as PostHog stamps queued messages."""
-    return datetime.now(timezone.utc).isoformat()
+    """``timezone.now().isoformat()`` (``+00:00``, not ``Z``), as PostHog stamps queued messages."""
+    now = iso_now()
+    return now[:-1] + "+00:00" if now.endswith("Z") else now
 
 
 def human_message(content: str, trace_id: str, ui_context: t.Any = None) -> dict[str, t.Any]:
