@@ -54,9 +54,10 @@ def test_suite_passes_against_the_mock(mock_server: str, tmp_path: Path) -> None
 def run_suite_against_variant(variant: str, report_path: Path, *extra: str) -> subprocess.CompletedProcess:
     """Serve one variant of the mock and run a short, seeded suite against it, writing a JSON report.
 
-    The variant streams with 10 ms between chunks (the mock's default is 20 ms), and the suite waits at most
+    The variant streams with 30 ms between chunks (a reply is at most 40 chunks: a long run lasts ~1.2 s,
+    enough for the requests a check makes in its middle on a loaded machine), and the suite waits at most
     1 s for a conversation to settle (the mock settles as its stream ends; a stuck one is then told fast)."""
-    os.environ[STREAM_DELAY_VARIABLE] = "0.01"
+    os.environ[STREAM_DELAY_VARIABLE] = "0.03"
     try:
         with running_server("-m", "tests.posthog_variants", variant, "--port", "0") as url:
             return run_suite(url + FAMILY_PATH, "--json", str(report_path), "--max-examples", "3", "--seed", "3",
