@@ -1,8 +1,12 @@
 """``convo-mock``: run the mock server.
 
     convo-mock serve [--host 127.0.0.1] [--port 4010] [--family NAME ...] [--access-log] [--stream-delay S]
+                     [--max-body-bytes N] [--max-url-bytes N] [--max-header-bytes N] [--header-timeout S]
+                     [--body-timeout S] [--send-timeout S] [--keep-alive-timeout S] [--max-connections N]
+                     [--shutdown-timeout S]
 
-``--port 0`` picks a free port; the URLs printed at start-up are the ones to use.
+``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
+``CONVO_MOCK_<NAME>`` from the environment (``CONVO_MOCK_MAX_BODY_BYTES``); a flag wins over the variable.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import argparse
 import os
 import socket
 import sys
+from dataclasses import fields, replace
 
 from mockserver import __version__
+from mockserver.limits import Limits, env_variable
 from mockserver.sse import DEFAULT_DELAY, DELAY_VARIABLE
 
 
@@ -31,7 +37,44 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
+    _add_limit_flags(serve)
     return parser
+
+
+_LIMIT_HELP = {
+    "max_body_bytes": "largest request body; beyond, 413 in the family's error envelope",
+    "max_url_bytes": "longest request target (path and query); beyond, 414 in the envelope",
+    "max_header_bytes": "largest header section; beyond, 431 in the envelope",
+    "header_timeout": "seconds to send a whole request head, from connecting (or the next request's first "
+                      "byte); then the connection is closed",
+    "body_timeout": "seconds to send the whole body once the head is in; then 408 and closed",
+    "send_timeout": "seconds a response may sit unread by a stalled client; then the connection is dropped",
+    "keep_alive_timeout": "seconds an idle kept-alive connection stays open",
+    "max_connections": "connections and requests in flight served at once; beyond, 503 in the envelope",
+    "shutdown_timeout": "seconds SIGTERM/Ctrl+C waits for requests and streams in flight before cancelling them",
+}
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    limits = serve.add_argument_group(
+        "limits", "Every limit is also read from the environment variable named (a flag wins); the defaults "
+                  "keep a laptop responsive under abusive clients. Requests the HTTP layer refuses are answered "
+                  "in the error envelope of the family the path belongs to.")
+    defaults = Limits()
+    for item in fields(Limits):
+        kind = int if item.type in (int, "int") else float
+        flag = "--" + item.name.replace("_", "-")
+        limits.add_argument(flag, dest=item.name, type=kind, metavar="N" if kind is int else "SECONDS",
+                            help=f"{_LIMIT_HELP[item.name]} (default {getattr(defaults, item.name)}; "
+                                 f"{env_variable(item.name)})")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    limits = Limits.from_environment()
+    overrides = {item.name: getattr(args, item.name) for item in fields(Limits) if getattr(args, item.name) is not None}
+    limits = replace(limits, **overrides)
+    limits.check()
+    return limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,9 +84,13 @@ def main(argv: list[str] | None = None) -> int:
             print("convo-mock: --stream-delay must not be negative", file=sys.stderr)
             return 2
         os.environ[DELAY_VARIABLE] = str(args.stream_delay)
-    import uvicorn
-
+    try:
+        limits = _limits(args)
+    except ValueError as exc:
+        print(f"convo-mock: {exc}", file=sys.stderr)
+        return 2
     from mockserver.app import create_app
+    from mockserver.server import serve
 
     try:
         app = create_app(args.family)
@@ -64,6 +111,5 @@ def main(argv: list[str] | None = None) -> int:
     for served in app.families:
         print(f"  {served.name:<10} http://{host}:{port}{served.base_path}   ({served.description})")
     print("Any non-empty API key works; each key is its own tenant. Ctrl+C stops.", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    serve(app, sock, limits, access_log=args.access_log)
     return 0
