@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import yaml
 
 from mockserver.limits import Limits
 from tests.servers import ROOT, running_server
@@ -323,3 +324,24 @@ def test_a_limit_set_in_the_environment_applies_and_a_flag_wins(monkeypatch: pyt
         assert exchange(url, post(f"{OPENAI}/conversations", body))[0] == 413
     with serve("--max-body-bytes", "100000") as url:
         assert exchange(url, post(f"{OPENAI}/conversations", body))[0] == 200
+
+
+# A. The contracts say so
+
+
+@pytest.mark.parametrize("spec_file", ["openai-conversations.yaml", "virtuousai-chat.yaml"])
+def test_every_operation_with_a_body_declares_413_in_the_envelope(spec_file: str) -> None:
+    spec = yaml.safe_load((ROOT / "openapi" / spec_file).read_text())
+    error_schema = {"openai-conversations.yaml": "ErrorResponse", "virtuousai-chat.yaml": "HTTPError"}[spec_file]
+    with_body = 0
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            with_body += 1
+            declared = operation["responses"].get("413")
+            assert declared, f"{method.upper()} {path} declares no 413"
+            response = spec["components"]["responses"][declared["$ref"].rsplit("/", 1)[1]]
+            assert response["content"]["application/json"]["schema"]["$ref"].endswith("/" + error_schema)
+            assert "4 MiB" in response["description"] and "--max-body-bytes" in response["description"]
+    assert with_body >= 3
