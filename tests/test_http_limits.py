@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from mockserver.limits import Limits
+from tests.contract import assert_conforms
 from tests.servers import ROOT, running_server
 
 OPENAI = "/openai/v1"
@@ -345,3 +346,28 @@ def test_every_operation_with_a_body_declares_413_in_the_envelope(spec_file: str
             assert response["content"]["application/json"]["schema"]["$ref"].endswith("/" + error_schema)
             assert "4 MiB" in response["description"] and "--max-body-bytes" in response["description"]
     assert with_body >= 3
+
+
+@pytest.mark.parametrize("spec_file", ["openai-conversations.yaml", "virtuousai-chat.yaml"])
+def test_every_operation_declares_the_head_limits(spec_file: str) -> None:
+    spec = yaml.safe_load((ROOT / "openapi" / spec_file).read_text())
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                assert {"414", "431"} <= set(operation["responses"]), f"{method.upper()} {path}"
+
+
+def test_refusals_conform_to_the_contracts(small_limits: str) -> None:
+    """413, 414 and 431 as served are what the contracts declare (openapi-core validates the answers)."""
+    body = conversation_body(5000)
+    cases = [("openai-conversations.yaml", "POST", f"{OPENAI}/conversations", {}, {}, 413),
+             ("virtuousai-chat.yaml", "POST", f"{VAI}/chat/threads", {}, {}, 413),
+             ("openai-conversations.yaml", "GET", f"{OPENAI}/conversations/c/items", {"after": "a" * 2000}, {}, 414),
+             ("virtuousai-chat.yaml", "GET", f"{VAI}/chat/threads", {}, {"X-Big": "b" * 4000}, 431)]
+    with httpx.Client(base_url=small_limits, headers={"Authorization": "Bearer k"}, timeout=10) as client:
+        for spec_file, method, path, params, headers, status in cases:
+            content = body if method == "POST" else None
+            response = client.request(method, path, params=params, headers={**headers, "Content-Type":
+                                      "application/json"}, content=content)
+            assert response.status_code == status, response.text
+            assert_conforms(spec_file, response)
