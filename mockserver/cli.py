@@ -2,7 +2,8 @@
 
     convo-mock serve [--host 127.0.0.1] [--port 4010] [--family NAME ...] [--access-log] [--stream-delay S]
                      [--max-body-bytes N] [--max-url-bytes N] [--max-header-bytes N] [--header-timeout S]
-                     [--body-timeout S] [--send-timeout S] [--keep-alive-timeout S] [--max-connections N]
+                     [--body-timeout S] [--send-timeout S] [--max-unsent-bytes N] [--keep-alive-timeout S]
+                     [--max-connections N]
                      [--shutdown-timeout S]
 
 ``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
@@ -49,6 +50,8 @@ _LIMIT_HELP = {
                       "byte); then the connection is closed",
     "body_timeout": "seconds to send the whole body once the head is in; then 408 and closed",
     "send_timeout": "seconds a response may sit unread by a stalled client; then the connection is dropped",
+    "max_unsent_bytes": "response bytes all clients that do not read may make the server hold; beyond, the "
+                        "stalled connection is dropped",
     "keep_alive_timeout": "seconds an idle kept-alive connection stays open",
     "max_connections": "connections and requests in flight served at once; beyond, 503 in the envelope",
     "shutdown_timeout": "seconds SIGTERM/Ctrl+C waits for requests and streams in flight before cancelling them",

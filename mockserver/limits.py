@@ -46,6 +46,9 @@ class Limits:
     send_timeout: float = 30.0
     """Seconds a response may sit unread in the server's write buffer before the connection is dropped
     (what one slow reader can make the server hold is thereby held only this long)."""
+    max_unsent_bytes: int = 256 * MIB
+    """Response bytes the server may hold for clients that do not read them, all connections together; a
+    stalled response that takes the total beyond is dropped at once (what slow readers can pin)."""
     keep_alive_timeout: float = 5.0
     """Seconds an idle kept-alive connection stays open."""
     max_connections: int = 512

@@ -10,7 +10,8 @@ limit on the request head):
   clients);
 - a body must arrive within ``body_timeout`` of its head (408 in the family's envelope, then closed);
 - a response may sit unread in the write buffer for at most ``send_timeout`` before the connection is
-  dropped, releasing what it held;
+  dropped, releasing what it held; and all unread responses together may hold at most
+  ``max_unsent_bytes``: a stalled response that would take the total beyond is dropped at once;
 - a request target over ``max_url_bytes`` is 414 and a header section over ``max_header_bytes`` is 431,
   both in the family's envelope; the parser never holds more than these plus one read;
 - requests the HTTP parser rejects (an unknown method token such as ``FOO``, ``Content-Length`` together
@@ -93,10 +94,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if not self._awaiting_head:
-            self._awaiting_head = True
-            self._head_received = 0
-            self._head_prefix = b""
+        self._awaiting_head = True
         self._header_bytes = 0
         if self._head_timer is None:
             self._arm_head_timer()
@@ -130,11 +128,19 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._cancel(self._body_timer)
         self._body_timer = None
+        self._awaiting_head = True  # the next request on this connection (its head timer starts at its first byte)
+        self._head_received = 0
+        self._head_prefix = b""
         super().on_message_complete()
 
     # Writing the response
     def pause_writing(self) -> None:
         super().pause_writing()
+        if self._unsent_bytes() > self.limits.max_unsent_bytes:
+            self.logger.warning("Unread responses exceed %d bytes: dropping a stalled connection.",
+                                self.limits.max_unsent_bytes)
+            self.transport.abort()
+            return
         if self._write_timer is None:
             self._write_timer = self.loop.call_later(self.limits.send_timeout, self._write_timed_out)
 
@@ -142,6 +148,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().resume_writing()
         self._cancel(self._write_timer)
         self._write_timer = None
+
+    def _unsent_bytes(self) -> int:
+        """Bytes waiting in the write buffers of every connection of the server."""
+        total = 0
+        for connection in self.connections:
+            transport = getattr(connection, "transport", None)
+            if transport is not None and not transport.is_closing():
+                total += transport.get_write_buffer_size()
+        return total
 
     # Timers and refusals
     def _arm_head_timer(self) -> None:

@@ -216,9 +216,11 @@ def test_partial_body_is_408_in_the_envelope_and_closed() -> None:
         assert_fastapi_envelope(*parse(read_until_closed(sock)), 408)
 
 
-def test_unread_response_is_dropped_after_the_send_timeout() -> None:
-    """A client that never reads cannot make the server hold a large page for ever."""
-    with serve("--send-timeout", "1") as url:
+@pytest.mark.parametrize("flags", [("--send-timeout", "1"), ("--send-timeout", "1000", "--max-unsent-bytes", "500000")],
+                         ids=["send-timeout", "unsent-bytes"])
+def test_unread_response_is_dropped(flags: tuple[str, ...]) -> None:
+    """A client that never reads cannot make the server hold a large page for ever, nor beyond the budget."""
+    with serve(*flags) as url:
         with httpx.Client(base_url=url + OPENAI, headers={"Authorization": "Bearer k"}, timeout=30) as client:
             conversation = client.post("/conversations", json={}).json()["id"]
             text = "y" * 150_000
@@ -313,8 +315,8 @@ def test_serve_help_documents_every_limit() -> None:
     result = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--help"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     for flag in ("--max-body-bytes", "--max-url-bytes", "--max-header-bytes", "--header-timeout", "--body-timeout",
-                 "--send-timeout", "--keep-alive-timeout", "--max-connections", "--shutdown-timeout",
-                 "CONVO_MOCK_MAX_BODY_BYTES"):
+                 "--send-timeout", "--max-unsent-bytes", "--keep-alive-timeout", "--max-connections",
+                 "--shutdown-timeout", "CONVO_MOCK_MAX_BODY_BYTES"):
         assert flag in result.stdout
 
 
