@@ -49,9 +49,9 @@ _LIMIT_HELP = {
     "header_timeout": "seconds to send a whole request head, from connecting (or the next request's first "
                       "byte); then the connection is closed",
     "body_timeout": "seconds to send the whole body once the head is in; then 408 and closed",
-    "send_timeout": "seconds a response may sit unread by a stalled client; then the connection is dropped",
-    "max_unsent_bytes": "response bytes all clients that do not read may make the server hold; beyond, the "
-                        "stalled connection is dropped",
+    "send_timeout": "seconds a client may stop reading its response; then the connection is dropped",
+    "max_unsent_bytes": "response bytes waiting for all readers together; above, a reader stalled for a second "
+                        "is dropped",
     "keep_alive_timeout": "seconds an idle kept-alive connection stays open",
     "max_connections": "connections and requests in flight served at once; beyond, 503 in the envelope",
     "shutdown_timeout": "seconds SIGTERM/Ctrl+C waits for requests and streams in flight before cancelling them",

@@ -44,11 +44,11 @@ class Limits:
     body_timeout: float = 30.0
     """Seconds a client has, once the head is in, to send the whole body (408, connection closed)."""
     send_timeout: float = 30.0
-    """Seconds a response may sit unread in the server's write buffer before the connection is dropped
-    (what one slow reader can make the server hold is thereby held only this long)."""
+    """Seconds a client may stop reading its response (nothing of it drained) before the connection is
+    dropped: what one stalled reader makes the server hold is held only this long."""
     max_unsent_bytes: int = 256 * MIB
-    """Response bytes the server may hold for clients that do not read them, all connections together; a
-    stalled response that takes the total beyond is dropped at once (what slow readers can pin)."""
+    """Response bytes waiting for their readers, all connections together; above, a reader stalled for a
+    second is dropped (bounds what many slow readers can pin at once)."""
     keep_alive_timeout: float = 5.0
     """Seconds an idle kept-alive connection stays open."""
     max_connections: int = 512

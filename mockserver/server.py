@@ -9,9 +9,9 @@ limit on the request head):
   opening or of the next request's first byte, else the connection is closed (silent and slowloris
   clients);
 - a body must arrive within ``body_timeout`` of its head (408 in the family's envelope, then closed);
-- a response may sit unread in the write buffer for at most ``send_timeout`` before the connection is
-  dropped, releasing what it held; and all unread responses together may hold at most
-  ``max_unsent_bytes``: a stalled response that would take the total beyond is dropped at once;
+- a client that stops reading its response for ``send_timeout`` (no byte of the write buffer drained) is
+  dropped, releasing what the buffer held; and while unread responses together exceed
+  ``max_unsent_bytes``, a client that has not read for a second is dropped;
 - a request target over ``max_url_bytes`` is 414 and a header section over ``max_header_bytes`` is 431,
   both in the family's envelope; the parser never holds more than these plus one read;
 - requests the HTTP parser rejects (an unknown method token such as ``FOO``, ``Content-Length`` together
@@ -36,6 +36,8 @@ from mockserver.limits import BodySizeLimit, Limits, Refusals
 
 _REQUEST_LINE_PATH = re.compile(rb"^\s*\S+[ \t]+(/[^ \t?#\r\n]*)")
 _HEAD_PREFIX_BYTES = 2048
+_STALL_GRACE = 1.0
+"""Seconds without progress after which a reader counts as stalled when unread responses are over budget."""
 _READ_SLACK = 256 * 1024
 """Bytes one read may bring beyond a limit before the head is checked (the event loop's largest read)."""
 
@@ -63,6 +65,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._write_timer: asyncio.TimerHandle | None = None
+        self._stalled_since = 0.0
+        self._unsent_at_check = 0
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -136,18 +140,37 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     # Writing the response
     def pause_writing(self) -> None:
         super().pause_writing()
-        if self._unsent_bytes() > self.limits.max_unsent_bytes:
-            self.logger.warning("Unread responses exceed %d bytes: dropping a stalled connection.",
-                                self.limits.max_unsent_bytes)
-            self.transport.abort()
-            return
         if self._write_timer is None:
-            self._write_timer = self.loop.call_later(self.limits.send_timeout, self._write_timed_out)
+            self._stalled_since = self.loop.time()
+            self._unsent_at_check = self.transport.get_write_buffer_size()
+            self._write_timer = self.loop.call_later(self._write_check_interval(), self._check_writing)
 
     def resume_writing(self) -> None:
         super().resume_writing()
         self._cancel(self._write_timer)
         self._write_timer = None
+
+    def _write_check_interval(self) -> float:
+        return min(_STALL_GRACE, self.limits.send_timeout)
+
+    def _check_writing(self) -> None:
+        """While writing is paused: drop the connection if its reader made no progress for ``send_timeout``,
+        or for ``_STALL_GRACE`` while unread responses exceed ``max_unsent_bytes``."""
+        self._write_timer = None
+        if self.flow is None or not self.flow.write_paused:  # (a closing transport may still hold the response)
+            return
+        now = self.loop.time()
+        unsent = self.transport.get_write_buffer_size()
+        if unsent < self._unsent_at_check:
+            self._stalled_since = now
+        self._unsent_at_check = unsent
+        stalled = now - self._stalled_since
+        if stalled >= self.limits.send_timeout or (
+                stalled >= _STALL_GRACE and self._unsent_bytes() > self.limits.max_unsent_bytes):
+            self.logger.warning("Dropping a connection whose client stopped reading (%d bytes unsent).", unsent)
+            self.transport.abort()
+            return
+        self._write_timer = self.loop.call_later(self._write_check_interval(), self._check_writing)
 
     def _unsent_bytes(self) -> int:
         """Bytes waiting in the write buffers of every connection of the server."""
@@ -176,11 +199,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                          "request_timeout", path=self.scope.get("path", ""))
         else:
             self.transport.close()
-
-    def _write_timed_out(self) -> None:
-        self._write_timer = None
-        if self.flow is not None and self.flow.write_paused:
-            self.transport.abort()
 
     def _refuse(self, status: int, message: str, code: str, path: str | None = None) -> None:
         """Answer in the envelope of the request's family and close; nothing more is read."""
