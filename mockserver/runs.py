@@ -11,8 +11,8 @@ active and release the scope only for that very run. A run therefore ends exactl
 can never complete, a completed run can never be cancelled, and a late end of an old run never frees
 the scope of a newer one.
 
-A run started inside a store transaction (``mockserver.store``) that rolls back is discarded with it: it
-never was, and its scope is free again.
+A run started inside a store transaction (``mockserver.store``) that rolls back is discarded with it (it
+never was, and its scope is free again); a run cancelled inside one is active again.
 """
 
 from __future__ import annotations
@@ -91,7 +91,15 @@ class RunRegistry:
         run = self._active.pop((tenant, scope), None)
         if run is not None:
             run.state = RunState.CANCELLED
+            on_rollback(lambda: self._reactivate(run))
         return run
+
+    def _reactivate(self, run: Run) -> None:
+        """Undo ``cancel`` (nothing can have seen it: a handler does not await between its writes)."""
+        key = (run.tenant, run.scope)
+        if run.state is RunState.CANCELLED and key not in self._active:
+            run.state = RunState.ACTIVE
+            self._active[key] = run
 
     def finish(self, run: Run) -> bool:
         """End ``run`` as finished if it is still active (True), releasing its scope; False if it had
