@@ -22,7 +22,7 @@ All or nothing: ``Store.transaction()`` (``mockserver.connexion_app`` enters one
 call, on both request paths) makes the writes inside it one step: if the block raises, every write it made
 is undone — records, their order and sequence numbers, the collections and tenants it created or dropped,
 and the quota charges. ``MemoryStore`` keeps an undo journal for this, one small entry per write (no
-copies; the journal is only allocated at the first write), in a context variable, so each request (each
+copies), in a context variable, so each request (each
 asyncio task) journals only its own writes even when requests interleave. Transactions nest: an inner one
 that raises undoes its own writes only. State kept outside the store joins with ``on_rollback``.
 """
@@ -52,43 +52,24 @@ logger = logging.getLogger("mockserver")
 # Transactions: an undo journal per task
 
 
-class _Journal:
-    """The undo steps of the writes made inside the outermost open transaction, oldest first."""
-
-    __slots__ = ("steps",)
-
-    def __init__(self) -> None:
-        self.steps: list[tuple[Any, ...]] | None = None  # allocated at the first write
-
-    def add(self, step: tuple[Any, ...]) -> None:
-        if self.steps is None:
-            self.steps = [step]
-        else:
-            self.steps.append(step)
-
-    def mark(self) -> int:
-        return 0 if self.steps is None else len(self.steps)
-
-    def undo_to(self, mark: int) -> None:
-        """Undo the steps after ``mark``, newest first; one failing step does not stop the others."""
-        steps = self.steps
-        if steps is None:
-            return
-        while len(steps) > mark:
-            undo, *arguments = steps.pop()
-            try:
-                undo(*arguments)
-            except Exception:  # pragma: no cover - an undo step is plain dictionary and list work
-                logger.exception("could not undo a store write")
+# The undo steps of the writes made in this task's open transaction, oldest first: (function, *arguments).
+_JOURNAL: ContextVar[list[tuple[Any, ...]] | None] = ContextVar("convo_mock_store_journal", default=None)
 
 
-_JOURNAL: ContextVar[_Journal | None] = ContextVar("convo_mock_store_journal", default=None)
+def _undo_to(journal: list[tuple[Any, ...]], mark: int) -> None:
+    """Undo the steps after ``mark``, newest first; one failing step does not stop the others."""
+    while len(journal) > mark:
+        undo, *arguments = journal.pop()
+        try:
+            undo(*arguments)
+        except Exception:  # pragma: no cover - an undo step is plain dictionary and list work
+            logger.exception("could not undo a store write")
 
 
 def _journal_step(*step: Any) -> None:
     journal = _JOURNAL.get()
     if journal is not None:
-        journal.add(step)
+        journal.append(step)
 
 
 def on_rollback(undo: Callable[[], None]) -> None:
@@ -96,32 +77,35 @@ def on_rollback(undo: Callable[[], None]) -> None:
     runs of ``mockserver.runs``). Outside any transaction it does nothing."""
     journal = _JOURNAL.get()
     if journal is not None:
-        journal.add((undo,))
+        journal.append((undo,))
 
 
 class Transaction:
     """``with transaction():`` — the writes inside the block happen all together or, if it raises, not
-    at all. Re-entrant: inside another transaction it is a savepoint of that one."""
+    at all. Re-entrant: inside another transaction it is a savepoint of that one.
+
+    Cost: entering and leaving is a context-variable set and reset; each write inside adds one tuple to
+    the journal (references, no copies); nothing else happens unless the block raises."""
 
     __slots__ = ("_token", "_journal", "_mark")
-    _token: Token[_Journal | None] | None
-    _journal: _Journal
+    _token: Token[list[tuple[Any, ...]] | None] | None
+    _journal: list[tuple[Any, ...]]
     _mark: int
 
     def __enter__(self) -> Transaction:
         journal = _JOURNAL.get()
         if journal is None:
-            self._journal = _Journal()
+            self._journal = []
             self._token = _JOURNAL.set(self._journal)
             self._mark = 0
         else:
-            self._journal, self._token, self._mark = journal, None, journal.mark()
+            self._journal, self._token, self._mark = journal, None, len(journal)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         if kind is not None:
-            self._journal.undo_to(self._mark)
+            _undo_to(self._journal, self._mark)
         if self._token is not None:
             _JOURNAL.reset(self._token)
 
@@ -300,7 +284,7 @@ class MemoryCollection(Generic[R]):
             usage.bytes += size
         journal = _JOURNAL.get()
         if journal is not None:
-            journal.add((self._undo_insert, key, self._seq_of.get(key), size))
+            journal.append((MemoryCollection._undo_insert, self, key, self._seq_of.get(key), size))
         self._append(key, record)
 
     def insert_many(self, pairs: list[tuple[str, R]]) -> None:
@@ -316,7 +300,8 @@ class MemoryCollection(Generic[R]):
             self._charge(len(pairs), size)
         journal = _JOURNAL.get()
         if journal is not None:
-            journal.add((self._undo_insert_many, keys, [self._seq_of.get(key) for key in keys], size))
+            earlier = [self._seq_of.get(key) for key in keys]
+            journal.append((MemoryCollection._undo_insert_many, self, keys, earlier, size))
         for key, record in pairs:
             self._append(key, record)
 
@@ -333,7 +318,7 @@ class MemoryCollection(Generic[R]):
             self._charge(0, change)
         journal = _JOURNAL.get()
         if journal is not None:
-            journal.add((self._undo_replace, key, old, change))
+            journal.append((MemoryCollection._undo_replace, self, key, old, change))
         self._records[key] = record
 
     def remove(self, key: str) -> R | None:
@@ -346,7 +331,7 @@ class MemoryCollection(Generic[R]):
                 self._release(1, size)
             journal = _JOURNAL.get()
             if journal is not None:
-                journal.add((self._undo_remove, key, record, seq, size))
+                journal.append((MemoryCollection._undo_remove, self, key, record, seq, size))
         return record
 
     def touch(self, key: str) -> None:
@@ -356,7 +341,7 @@ class MemoryCollection(Generic[R]):
             raise KeyError(key)
         journal = _JOURNAL.get()
         if journal is not None:
-            journal.add((self._undo_touch, key, seq))
+            journal.append((MemoryCollection._undo_touch, self, key, seq))
         self._append(key, record)
 
     # --- undo steps (newest first, each restoring the state just before its write) ----------------
