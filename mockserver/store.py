@@ -33,7 +33,7 @@ import logging
 import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from sys import maxsize
@@ -78,6 +78,18 @@ def on_rollback(undo: Callable[[], None]) -> None:
     journal = _JOURNAL.get()
     if journal is not None:
         journal.append((undo,))
+
+
+@contextmanager
+def outside_transactions() -> Iterator[None]:
+    """Writes in this block belong to no transaction: for work that runs on its own account wherever it
+    happens to be called from (a finalizer the garbage collector runs in the middle of another request,
+    whose rollback must not undo it)."""
+    token = _JOURNAL.set(None)
+    try:
+        yield
+    finally:
+        _JOURNAL.reset(token)
 
 
 class Transaction:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mockserver.quota import Limits, QuotaExceeded, Usage
 from mockserver.runs import RunRegistry
-from mockserver.store import MemoryStore, on_rollback, transaction
+from mockserver.store import MemoryStore, on_rollback, outside_transactions, transaction
 from tests.test_atomic_handlers import snapshot
 
 TENANTS = ("a", "b")
@@ -125,3 +125,19 @@ def test_on_rollback_outside_a_transaction_does_nothing() -> None:
     with transaction():
         on_rollback(lambda: called.append(2))
     assert called == []
+
+
+def test_writes_outside_transactions_survive_the_rollback_of_the_one_they_interrupt() -> None:
+    """A finalizer the garbage collector runs mid-request writes on its own account (VirtuousAI's
+    abandoned-stream ending): the interrupted request's rollback must not undo it."""
+    store = small_store()
+    store.collection("a", "c1").insert("kept", {"v": 0})
+    with pytest.raises(Abort), store.transaction():
+        store.collection("a", "c1").insert("undone", {"v": 1})
+        with outside_transactions():
+            store.collection("a", "c1").replace("kept", {"v": 2})
+            store.collection("a", "c1").insert("finalized", {"v": 3})
+        raise Abort
+    collection = store.read("a", "c1")
+    assert collection.get("undone") is None
+    assert collection.get("kept") == {"v": 2} and collection.get("finalized") == {"v": 3}
