@@ -171,10 +171,11 @@ class VirtuousAIProfile(FastAPIErrors):
             count = exchange.json.get("deletedCount") if isinstance(exchange.json, dict) else None
             return [] if count == 0 else [f"deletedCount 0 (the thread is another key's), got {count!r}"]
 
+        # Reads and lists first, then writes: a write that leaks would hide what the reads show.
         return [
             Probe(a.list_threads(limit=100), 200, "(a list without the other key's threads)", not_listed),
-            Probe(a.bulk_delete({"threadIds": [tid]}), 200, "(another key's thread is skipped)", none_deleted),
             *(self.not_found(request) for request in self._every_operation(fixture)),
+            Probe(a.bulk_delete({"threadIds": [tid]}), 200, "(another key's thread is skipped)", none_deleted),
         ]
 
     def error_probes(self, fixture: Fixture) -> list[Probe]:
