@@ -116,3 +116,16 @@ def test_curl_lines_hide_keys_without_mangling_headers(key: str) -> None:
                       {key: "$API_KEY"})
     assert line == ("curl -X POST http://127.0.0.1:1/v1/x -H \"Authorization: Bearer $API_KEY\" "
                     "--data-raw '{\"a\": 1}'")
+
+
+@pytest.mark.parametrize(("grounds", "status", "severity"), [
+    ("answer", 200, "failure"), ("answer", 400, "failure"), ("answer", 500, "failure"),
+    ("documented", 200, "failure"), ("documented", 422, "warning"), ("documented", 302, "failure"),
+    ("vendor_refuses", 200, "warning"), ("vendor_refuses", 422, "warning"), ("vendor_refuses", 500, "failure"),
+])
+def test_a_probe_answered_otherwise_is_judged_by_its_grounds(grounds: str, status: int, severity: str) -> None:
+    from conformance.context import verdict_for
+    from conformance.vocabulary import Grounds, Probe, Request
+
+    probe = Probe(Request("op", "GET", "/x"), 400, grounds=Grounds(grounds))
+    assert verdict_for(probe, status).value == severity
