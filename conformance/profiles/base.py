@@ -162,7 +162,9 @@ class Profile(ABC):
         return []
 
     def foreign_probes(self, fixture: Fixture) -> list[Probe]:
-        """Requests another tenant makes on the fixture; each must be refused as if it did not exist."""
+        """Requests another tenant makes on the fixture (reads and lists before writes); each must be refused
+        as if it did not exist. Only a 2xx (or a list showing the fixture) is a leak; name a documented
+        feature a probe relies on (`Probe.feature`) so a server without it is reported unsupported."""
         return []
 
     def error_probes(self, fixture: Fixture) -> list[Probe]:
