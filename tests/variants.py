@@ -194,18 +194,30 @@ class _LeakyCollection:
     def __iter__(self):
         return iter(self._own)
 
+    def __getattr__(self, name: str):
+        return getattr(self._own, name)  # anything else the collection offers, on the tenant's own
+
 
 class ApiKeyCallersSeeEveryoneStore(MemoryStore):
     """Callers that send their key in ``X-API-Key`` find every tenant's records by id (Bearer callers are
     isolated): serve with ``wrap=api_key_callers_see_everyone``."""
 
-    def collection(self, tenant: str, name: str):
-        own = super().collection(tenant, name)
-        if not _VIA_API_KEY.get():
-            return own
-        others = [found for other, collections in self._tenants.items() if other != tenant
-                  and (found := collections.get(name)) is not None]
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen: dict[str, None] = {}
+
+    def _leaky(self, tenant: str, name: str, own):
+        others = [found for other in self._seen if other != tenant and (found := self.find(other, name)) is not None]
         return _LeakyCollection(own, others)
+
+    def collection(self, tenant: str, name: str, **options):
+        self._seen[tenant] = None
+        own = super().collection(tenant, name, **options)
+        return self._leaky(tenant, name, own) if _VIA_API_KEY.get() else own
+
+    def read(self, tenant: str, name: str):
+        own = super().read(tenant, name)  # the store's read-only lookup (where it has one)
+        return self._leaky(tenant, name, own) if _VIA_API_KEY.get() else own
 
 
 def api_key_callers_see_everyone(app: ASGIApp) -> ASGIApp:
