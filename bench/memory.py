@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import typing as t
 
 import orjson
 
 from bench.asgi import asgi_call, seed_conversation
 from mockserver.app import create_app
+from mockserver.quota import TENANT_RECORDS_VARIABLE
 
 TEXT = "hello"
 
@@ -31,6 +33,7 @@ def rss_bytes() -> int:
 
 
 async def measure(counts: t.Sequence[int]) -> dict:
+    os.environ[TENANT_RECORDS_VARIABLE] = "0"  # one key stores every item: lift its cap (mockserver.quota)
     app = create_app()
     conversation_id = await seed_conversation(app, 20, text=TEXT)  # warm every code path and cache first
     base = "/openai/v1/conversations/" + conversation_id + "/items"

@@ -1,19 +1,35 @@
 """State behind a small interface: per-tenant, named, ordered collections of records.
 
 The mock keeps everything in memory (``MemoryStore``); another backend only has to provide the same
-two protocols. Collections keep insertion order and page by cursor (a record key) in both directions
-without scanning: every key gets a sequence number, a cursor is found by dictionary lookup and its
-position by binary search over the live sequence numbers. A page can also start after a bare
-sequence number (``after_position``), which is what opaque cursors encode: such a cursor stays valid
-when its record is deleted or moved to the newest end (``touch``, for lists ordered by activity).
+two protocols. Collections keep insertion order and page without scanning, in both directions:
+
+* by cursor — a record key, or a bare sequence number (``after_position``, what opaque cursors encode):
+  every key gets a sequence number, a key cursor is found by dictionary lookup and its position by binary
+  search over the live sequence numbers. A position cursor stays valid when its record is deleted or
+  moved to the newest end (``touch``, for lists ordered by activity); so does a key cursor in collections
+  made with ``cursor_keys=True`` (the default), which remember the sequence number of a removed key;
+* by offset — ``page_at(offset, limit, descending)``: a slice of the live keys, O(page), with the total.
+
+``mockserver.paging`` builds the three vendor paging styles on these two primitives.
+
+Reads never create state: ``read`` and ``find`` return an existing collection (or the shared empty one,
+or None) and only ``collection`` — the write path — creates the tenant and the collection. A tenant whose
+last collection is dropped is forgotten. Stored records and their JSON bytes are counted per tenant and
+for the whole process, and capped (``mockserver.quota``); *index* collections, which point at records
+owned by another collection, are not counted.
 """
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from sys import maxsize
+from typing import Any, Generic, Protocol, TypeVar
+
+from mockserver.quota import Limits, Usage
+from mockserver.responses import dumps
 
 R = TypeVar("R")
 
@@ -32,10 +48,19 @@ class Page(Generic[R]):
     """Sequence number of the last record on the page (None on an empty page); resume after it."""
 
 
+def record_size(record: Any) -> int:
+    """The bytes a record is charged for: the length of its compact JSON."""
+    return len(dumps(record))
+
+
 class Collection(Protocol[R]):
     """An insertion-ordered set of records addressed by key."""
 
     def insert(self, key: str, record: R) -> None: ...
+
+    def insert_many(self, pairs: list[tuple[str, R]]) -> None:
+        """Insert every pair or, if one key is taken or a cap would be passed, none."""
+        ...
 
     def get(self, key: str) -> R | None: ...
 
@@ -50,6 +75,10 @@ class Collection(Protocol[R]):
     def page(self, *, after: str | None = None, limit: int, descending: bool,
              after_position: int | None = None) -> Page[R]: ...
 
+    def page_at(self, offset: int, limit: int, descending: bool) -> tuple[list[R], int]:
+        """The records at ``offset`` … ``offset + limit`` of the order, and how many there are in all."""
+        ...
+
     def __len__(self) -> int: ...
 
     def __contains__(self, key: object) -> bool: ...
@@ -60,55 +89,148 @@ class Collection(Protocol[R]):
 class Store(Protocol):
     """Collections by tenant and name."""
 
-    def collection(self, tenant: str, name: str) -> Collection: ...
+    def collection(self, tenant: str, name: str, *, index: bool = False, cursor_keys: bool = True) -> Collection:
+        """The collection to write to, created if needed (``index``: holds records owned by another
+        collection and is not counted against the caps; ``cursor_keys``: a removed key stays a cursor)."""
+        ...
+
+    def read(self, tenant: str, name: str) -> Collection:
+        """The collection to read from; an empty one, creating nothing, if it does not exist."""
+        ...
 
     def find(self, tenant: str, name: str) -> Collection | None: ...
 
     def drop(self, tenant: str, name: str) -> None: ...
 
+    def usage(self, tenant: str) -> Usage:
+        """What ``tenant`` stores (a copy)."""
+        ...
+
+    def check_room(self, tenant: str, records: int, size: int) -> None:
+        """Raise ``QuotaExceeded`` unless ``records`` more records of ``size`` bytes in all fit; for a
+        handler about to write to several collections, so that it fails before its first write."""
+        ...
+
+
+class _Ledger:
+    """Where a counted collection charges its records: its tenant's, its store's and the process's usage.
+
+    The caps are copied in as plain integers (``maxsize`` for a lifted cap) so that a charge on the
+    write path is four comparisons."""
+
+    __slots__ = ("tenant", "store", "total", "limits", "_caps")
+
+    def __init__(self, tenant: Usage, store: Usage, total: Usage, limits: Limits) -> None:
+        self.tenant, self.store, self.total, self.limits = tenant, store, total, limits
+        self._caps = tuple(maxsize if cap is None else cap for cap in (
+            limits.tenant_records, limits.tenant_bytes, limits.total_records, limits.total_bytes))
+
+    def charge(self, records: int, size: int) -> None:
+        tenant, total = self.tenant, self.total
+        tenant_records, tenant_bytes, total_records, total_bytes = self._caps
+        if (tenant.records + records > tenant_records or tenant.bytes + size > tenant_bytes
+                or total.records + records > total_records or total.bytes + size > total_bytes):
+            self.limits.check(tenant, total, records, size)  # raises, worded
+        self.add(records, size)
+
+    def add(self, records: int, size: int) -> None:
+        tenant, store, total = self.tenant, self.store, self.total
+        tenant.records += records
+        tenant.bytes += size
+        store.records += records
+        store.bytes += size
+        total.records += records
+        total.bytes += size
+
 
 class MemoryCollection(Generic[R]):
     """In-memory ``Collection``: O(1) get/insert, O(log n + limit) pages, cursors survive deletion."""
 
-    __slots__ = ("_records", "_seq_of", "_seqs", "_keys", "_next_seq")
+    __slots__ = ("_records", "_seq_of", "_seqs", "_keys", "_next_seq", "_ledger", "_usage", "_cursor_keys")
 
-    def __init__(self) -> None:
+    def __init__(self, *, ledger: _Ledger | None = None, cursor_keys: bool = True) -> None:
         self._records: dict[str, R] = {}
-        self._seq_of: dict[str, int] = {}  # kept after removal so a removed key still works as a cursor
+        self._seq_of: dict[str, int] = {}  # with cursor_keys, kept after removal so a removed key stays a cursor
         self._seqs: list[int] = []  # live sequence numbers, ascending
         self._keys: list[str] = []  # live keys, parallel to _seqs
         self._next_seq = 0
+        self._ledger = ledger
+        self._usage = Usage()  # what this collection holds, when counted
+        self._cursor_keys = cursor_keys
 
-    def insert(self, key: str, record: R) -> None:
-        if key in self._records:
-            raise KeyError(f"duplicate key {key!r}")
+    def _charge(self, records: int, size: int) -> None:
+        if self._ledger is not None:
+            self._ledger.charge(records, size)
+            self._usage.records += records
+            self._usage.bytes += size
+
+    def _release(self, records: int, size: int) -> None:
+        if self._ledger is not None:
+            self._ledger.add(-records, -size)
+            self._usage.records -= records
+            self._usage.bytes -= size
+
+    def _append(self, key: str, record: R) -> None:
         self._records[key] = record
         self._seq_of[key] = self._next_seq
         self._seqs.append(self._next_seq)
         self._keys.append(key)
         self._next_seq += 1
 
-    def get(self, key: str) -> R | None:
-        return self._records.get(key)
-
-    def replace(self, key: str, record: R) -> None:
-        if key not in self._records:
-            raise KeyError(key)
-        self._records[key] = record
-
-    def remove(self, key: str) -> R | None:
+    def _unlink(self, key: str) -> R | None:
         record = self._records.pop(key, None)
         if record is not None:
-            index = bisect_left(self._seqs, self._seq_of[key])
+            seq = self._seq_of[key] if self._cursor_keys else self._seq_of.pop(key)
+            index = bisect_left(self._seqs, seq)
             del self._seqs[index]
             del self._keys[index]
         return record
 
+    def insert(self, key: str, record: R) -> None:
+        if key in self._records:
+            raise KeyError(f"duplicate key {key!r}")
+        if self._ledger is not None:
+            size = record_size(record)
+            self._ledger.charge(1, size)
+            usage = self._usage
+            usage.records += 1
+            usage.bytes += size
+        self._append(key, record)
+
+    def insert_many(self, pairs: list[tuple[str, R]]) -> None:
+        if len(pairs) == 1:
+            self.insert(*pairs[0])
+            return
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys) or any(key in self._records for key in keys):
+            raise KeyError("duplicate key")
+        if self._ledger is not None:
+            self._charge(len(pairs), sum(record_size(record) for _, record in pairs))
+        for key, record in pairs:
+            self._append(key, record)
+
+    def get(self, key: str) -> R | None:
+        return self._records.get(key)
+
+    def replace(self, key: str, record: R) -> None:
+        old = self._records.get(key)
+        if old is None:
+            raise KeyError(key)
+        if self._ledger is not None:
+            self._charge(0, record_size(record) - record_size(old))
+        self._records[key] = record
+
+    def remove(self, key: str) -> R | None:
+        record = self._unlink(key)
+        if record is not None and self._ledger is not None:
+            self._release(1, record_size(record))
+        return record
+
     def touch(self, key: str) -> None:
-        record = self.remove(key)
+        record = self._unlink(key)
         if record is None:
             raise KeyError(key)
-        self.insert(key, record)
+        self._append(key, record)
 
     def page(self, *, after: str | None = None, limit: int, descending: bool,
              after_position: int | None = None) -> Page[R]:
@@ -133,6 +255,26 @@ class MemoryCollection(Generic[R]):
             has_more = end < len(self._keys)
         return Page([self._records[key] for key in keys], has_more, last)
 
+    def page_at(self, offset: int, limit: int, descending: bool) -> tuple[list[R], int]:
+        total = len(self._keys)
+        offset, limit = max(0, offset), max(0, limit)
+        if descending:
+            end = max(0, total - offset)
+            keys = self._keys[max(0, end - limit):end]
+            keys.reverse()
+        else:
+            keys = self._keys[offset:offset + limit]
+        return [self._records[key] for key in keys], total
+
+    @property
+    def usage(self) -> Usage:
+        """What this collection is charged for (zero for index and standalone collections)."""
+        return Usage(self._usage.records, self._usage.bytes)
+
+    def forget_usage(self) -> None:
+        """Release everything this collection is charged for (it is being dropped)."""
+        self._release(self._usage.records, self._usage.bytes)
+
     def __len__(self) -> int:
         return len(self._records)
 
@@ -143,21 +285,90 @@ class MemoryCollection(Generic[R]):
         return iter(self._records.values())
 
 
+class _EmptyCollection(MemoryCollection[Any]):
+    """What ``read`` returns for a collection that does not exist: empty, and refuses writes."""
+
+    __slots__ = ()
+
+    def _append(self, key: str, record: Any) -> None:
+        raise TypeError("the empty collection returned by Store.read cannot be written to")
+
+    def replace(self, key: str, record: Any) -> None:
+        raise KeyError(key)
+
+
+EMPTY: MemoryCollection[Any] = _EmptyCollection()
+
+_PROCESS_USAGE = Usage()
+"""Records and bytes held by every ``MemoryStore`` of the process, for the process-wide caps."""
+
+
+def _release_store(total: Usage, held: Usage) -> None:
+    total.records -= held.records
+    total.bytes -= held.bytes
+
+
+class _Tenant:
+    __slots__ = ("collections", "usage", "ledger")
+
+    def __init__(self, ledger: _Ledger) -> None:
+        self.collections: dict[str, MemoryCollection] = {}
+        self.usage = ledger.tenant
+        self.ledger = ledger
+
+
 class MemoryStore:
     """In-memory ``Store``: each tenant (API key) has its own namespace of collections."""
 
-    def __init__(self) -> None:
-        self._tenants: dict[str, dict[str, MemoryCollection]] = {}
+    def __init__(self, limits: Limits | None = None, *, total: Usage | None = None) -> None:
+        self.limits = Limits.from_env() if limits is None else limits
+        self._tenants: dict[str, _Tenant] = {}
+        self._usage = Usage()
+        self._total = _PROCESS_USAGE if total is None else total
+        weakref.finalize(self, _release_store, self._total, self._usage)
 
-    def collection(self, tenant: str, name: str) -> MemoryCollection:
-        collections = self._tenants.setdefault(tenant, {})
-        found = collections.get(name)
+    def collection(self, tenant: str, name: str, *, index: bool = False,
+                   cursor_keys: bool = True) -> MemoryCollection:
+        space = self._tenants.get(tenant)
+        if space is None:
+            space = self._tenants[tenant] = _Tenant(_Ledger(Usage(), self._usage, self._total, self.limits))
+        found = space.collections.get(name)
         if found is None:
-            found = collections[name] = MemoryCollection()
+            ledger = None if index else space.ledger
+            found = space.collections[name] = MemoryCollection(ledger=ledger, cursor_keys=cursor_keys)
         return found
 
+    def read(self, tenant: str, name: str) -> MemoryCollection:
+        space = self._tenants.get(tenant)
+        found = space.collections.get(name) if space is not None else None
+        return EMPTY if found is None else found
+
     def find(self, tenant: str, name: str) -> MemoryCollection | None:
-        return self._tenants.get(tenant, {}).get(name)
+        space = self._tenants.get(tenant)
+        return space.collections.get(name) if space is not None else None
 
     def drop(self, tenant: str, name: str) -> None:
-        self._tenants.get(tenant, {}).pop(name, None)
+        space = self._tenants.get(tenant)
+        if space is None:
+            return
+        dropped = space.collections.pop(name, None)
+        if dropped is not None:
+            dropped.forget_usage()
+        if not space.collections:
+            del self._tenants[tenant]
+
+    def usage(self, tenant: str) -> Usage:
+        space = self._tenants.get(tenant)
+        return Usage() if space is None else Usage(space.usage.records, space.usage.bytes)
+
+    def check_room(self, tenant: str, records: int, size: int) -> None:
+        space = self._tenants.get(tenant)
+        self.limits.check(space.usage if space is not None else Usage(), self._total, records, size)
+
+    def total_usage(self) -> Usage:
+        """What this store holds over all tenants."""
+        return Usage(self._usage.records, self._usage.bytes)
+
+    def tenants(self) -> Iterable[str]:
+        """The tenants that hold at least one collection."""
+        return list(self._tenants)

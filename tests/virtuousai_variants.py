@@ -174,7 +174,8 @@ class _SecondStreamAllowed(Handlers):
     """A thread takes a second turn while one is still streaming."""
 
     async def stream_turn(self, thread_id: str, body: dict) -> Response:
-        self.store.collection(current_tenant(), faithful.ACTIVE_TURNS).remove(faithful.canonical_uuid(thread_id))
+        # forget the streaming run without ending it, as a server without the one-turn rule would
+        self.runs._active.pop((current_tenant(), faithful.canonical_uuid(thread_id)), None)
         return await super().stream_turn(thread_id, body)
 
 
@@ -193,7 +194,7 @@ class _CancelIgnored(Handlers):
     async def cancel_active_turn(self, thread_id: str, body: dict) -> Response:
         tenant, tid = current_tenant(), faithful.canonical_uuid(thread_id)
         self._thread(tenant, tid)
-        if tid not in self.store.collection(tenant, faithful.ACTIVE_TURNS):
+        if self.runs.active(tenant, tid) is None:
             raise faithful.Conflict("No active turn to cancel")
         return Response(status_code=204)
 

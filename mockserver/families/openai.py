@@ -25,8 +25,10 @@ from mockserver.errors import (
 )
 from mockserver.family import Family
 from mockserver.ids import new_id, unix_seconds
+from mockserver.paging import cursor_page
+from mockserver.quota import QuotaExceeded
 from mockserver.responses import JSONResponse, json_response
-from mockserver.store import Store, UnknownCursor
+from mockserver.store import Collection, Store, UnknownCursor
 from mockserver.validation import json_type
 
 CONVERSATIONS = "conversations"
@@ -134,13 +136,22 @@ class ConversationsHandlers:
         }
 
     def _conversation(self, tenant: str, conversation_id: str) -> dict:
-        conversation = self.store.collection(tenant, CONVERSATIONS).get(conversation_id)
+        conversation = self.store.read(tenant, CONVERSATIONS).get(conversation_id)
         if conversation is None:
             raise conversation_not_found(conversation_id)
         return conversation
 
+    def _conversations(self, tenant: str) -> Collection:
+        """The tenant's conversations, to write to (no list pages them, so removed ids are forgotten)."""
+        return self.store.collection(tenant, CONVERSATIONS, cursor_keys=False)
+
+    def _item_index(self, tenant: str) -> Collection:
+        """Every item the tenant stores, for ``item_reference``: points at items the conversations own."""
+        return self.store.collection(tenant, ITEM_INDEX, index=True, cursor_keys=False)
+
     def _append_items(self, tenant: str, conversation_id: str, items: list[dict]) -> list[dict]:
-        index = self.store.collection(tenant, ITEM_INDEX)
+        """Store ``items`` at the end of the conversation: all of them, or none if one fails."""
+        index = self.store.read(tenant, ITEM_INDEX)
         referenced = []
         for position, item in enumerate(items):  # resolve everything before storing anything
             if item.get("type") == "item_reference":
@@ -151,28 +162,32 @@ class ConversationsHandlers:
             else:
                 referenced.append(None)
         stored = [_stored_item(item, ref) for item, ref in zip(items, referenced, strict=False)]
-        collection = self.store.collection(tenant, _items_of(conversation_id))
-        for item in stored:
-            collection.insert(item["id"], item)
-            index.insert(item["id"], item)
+        if stored:
+            pairs = [(item["id"], item) for item in stored]
+            self.store.collection(tenant, _items_of(conversation_id)).insert_many(pairs)  # checks the caps
+            self._item_index(tenant).insert_many(pairs)
         return stored
 
     async def create_conversation(self, body: dict | None = None) -> JSONResponse:
         tenant = current_tenant()
         body = body or {}
-        conversation = {
-            "id": new_id("conv"),
+        conversation_id = new_id("conv")
+        conversation: dict[str, t.Any] = {
+            "id": conversation_id,
             "object": "conversation",
             "created_at": unix_seconds(),
             "metadata": dict(body.get("metadata") or {}),
         }
         items = body.get("items") or []
-        self.store.collection(tenant, CONVERSATIONS).insert(conversation["id"], conversation)
+        conversations = self._conversations(tenant)
         try:
-            self._append_items(tenant, conversation["id"], items)
+            conversations.insert(conversation_id, conversation)
+            self._append_items(tenant, conversation_id, items)
         except MockError:
-            self.store.collection(tenant, CONVERSATIONS).remove(conversation["id"])
-            self.store.drop(tenant, _items_of(conversation["id"]))
+            conversations.remove(conversation_id)
+            self.store.drop(tenant, _items_of(conversation_id))
+            if not conversations:
+                self.store.drop(tenant, CONVERSATIONS)
             raise
         return json_response(conversation)
 
@@ -183,14 +198,25 @@ class ConversationsHandlers:
         tenant = current_tenant()
         conversation = self._conversation(tenant, conversation_id)
         updated = {**conversation, "metadata": dict(body.get("metadata") or {})}
-        self.store.collection(tenant, CONVERSATIONS).replace(conversation_id, updated)
+        self._conversations(tenant).replace(conversation_id, updated)
         return json_response(updated)
 
     async def delete_conversation(self, conversation_id: str) -> JSONResponse:
+        """Deletes the conversation and everything it holds: its items leave the item index too."""
         tenant = current_tenant()
-        if self.store.collection(tenant, CONVERSATIONS).remove(conversation_id) is None:
+        conversations = self.store.find(tenant, CONVERSATIONS)
+        if conversations is None or conversations.remove(conversation_id) is None:
             raise conversation_not_found(conversation_id)
+        items = self.store.find(tenant, _items_of(conversation_id))
+        index = self.store.find(tenant, ITEM_INDEX)
+        if items is not None and index is not None:
+            for item in items:
+                index.remove(item["id"])
+            if not index:
+                self.store.drop(tenant, ITEM_INDEX)
         self.store.drop(tenant, _items_of(conversation_id))
+        if not conversations:
+            self.store.drop(tenant, CONVERSATIONS)
         return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
 
     async def create_conversation_items(self, conversation_id: str, body: dict,
@@ -203,18 +229,18 @@ class ConversationsHandlers:
                                       after: str | None = None, include: list | None = None) -> JSONResponse:
         tenant = current_tenant()
         self._conversation(tenant, conversation_id)
-        items = self.store.collection(tenant, _items_of(conversation_id))
+        items = self.store.read(tenant, _items_of(conversation_id))
         try:
-            page = items.page(after=after, limit=limit, descending=order != "asc")
+            page = cursor_page(items, after=after, limit=limit, descending=order != "asc")
         except UnknownCursor:
-            raise item_not_found(after, field=("after",)) from None
+            raise item_not_found(str(after), field=("after",)) from None
         return json_response(_item_list(page.records, page.has_more))
 
     async def get_conversation_item(self, conversation_id: str, item_id: str,
                                     include: list | None = None) -> JSONResponse:
         tenant = current_tenant()
         self._conversation(tenant, conversation_id)
-        item = self.store.collection(tenant, _items_of(conversation_id)).get(item_id)
+        item = self.store.read(tenant, _items_of(conversation_id)).get(item_id)
         if item is None:
             raise item_not_found(item_id)
         return json_response(item)
@@ -222,9 +248,12 @@ class ConversationsHandlers:
     async def delete_conversation_item(self, conversation_id: str, item_id: str) -> JSONResponse:
         tenant = current_tenant()
         conversation = self._conversation(tenant, conversation_id)
-        if self.store.collection(tenant, _items_of(conversation_id)).remove(item_id) is None:
+        items = self.store.find(tenant, _items_of(conversation_id))
+        if items is None or items.remove(item_id) is None:
             raise item_not_found(item_id)
-        self.store.collection(tenant, ITEM_INDEX).remove(item_id)
+        index = self.store.find(tenant, ITEM_INDEX)
+        if index is not None:
+            index.remove(item_id)
         return json_response(conversation)
 
 
@@ -240,6 +269,10 @@ MISSING_KEY_MESSAGE = (
 INVALID_JSON_MESSAGE = (
     "Invalid body: failed to parse JSON value. Please check the value to ensure it is valid JSON. "
     "(Common errors include trailing commas, missing closing brackets, missing quotation marks, etc.)"
+)
+QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. For more information on "
+    "this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."
 )
 _ARTICLE_TYPES = {"string": "a string", "integer": "an integer", "number": "a decimal", "boolean": "a boolean",
                   "object": "an object", "array": "an array", "null": "null"}
@@ -352,6 +385,9 @@ def render_error(error: MockError) -> ErrorResponse:
             f"Unsupported content type: '{error.message}'. This API method only accepts 'application/json' "
             f"requests, but you specified the header 'Content-Type: {error.message}'. Please specify the header "
             "'Content-Type: application/json' and try again.", "invalid_request_error"))
+    if isinstance(error, QuotaExceeded):
+        return ErrorResponse(429, _envelope(f"{QUOTA_MESSAGE} ({error.message})", "insufficient_quota", None,
+                                            "insufficient_quota"))
     param = openai_param(error.field) if error.field else None
     if error.status == 429:
         return ErrorResponse(429, _envelope(error.message, "rate_limit_exceeded", param, error.reason),

@@ -12,10 +12,9 @@ import asyncio
 import hashlib
 import math
 import re
-import time
 import typing as t
 import uuid
-from dataclasses import dataclass
+import weakref
 
 from connexion import request
 from starlette.responses import Response
@@ -26,14 +25,16 @@ from mockserver.errors import Conflict, InvalidRequest, MockError, NotFound, Vio
 from mockserver.family import Family
 from mockserver.fastapi_errors import render_error
 from mockserver.ids import iso_now, new_uuid
+from mockserver.paging import cursor_page, offset_page
+from mockserver.quota import QuotaExceeded
 from mockserver.responses import JSONResponse, json_response
+from mockserver.runs import Run, RunRegistry, ScopeBusy
 from mockserver.sse import delta_delay, event_stream
-from mockserver.store import Store
+from mockserver.store import Collection, Store
 
 THREADS = "threads"
 TURNS = "turns"  # every turn of the tenant, for GET /chat/turns/{id}
 ATTACHMENTS = "attachments"  # every attachment of the tenant, for /chat/attachments/{id}
-ACTIVE_TURNS = "active-turns"  # thread id -> ActiveTurn while a turn streams
 MODEL_ID = "convo-mock-echo-1"
 PREVIEW_LENGTH = 100
 WORDS_PER_DELTA = 3
@@ -117,24 +118,21 @@ def thread_not_found() -> NotFound:
     return NotFound("Thread not found")
 
 
-@dataclass
-class ActiveTurn:
-    """A turn that is streaming: cancel sets ``cancelled`` and the stream stops at its next delta."""
-
-    turn_id: str
-    started: float
-    cancelled: bool = False
-
-
 # ---------------------------------------------------------------------------------------------
 # Handlers
 
 
 class ChatHandlers:
-    """The 16 chat operations, over a ``Store``."""
+    """The 16 chat operations, over a ``Store``; the turn streaming in each thread is a run of ``runs``.
+
+    A turn ends exactly once, by one atomic transition of its run: completed by its stream (``finish``),
+    cancelled by the client (``cancel``) or by its thread's deletion. The loser of a race changes
+    nothing, so a turn has at most one assistant message and a thread at most one streaming turn.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.runs = RunRegistry()
 
     def operations(self) -> dict[str, t.Callable]:
         return {
@@ -158,14 +156,19 @@ class ChatHandlers:
 
     # --- state helpers ---------------------------------------------------------------------------
 
+    def _write(self, tenant: str, name: str, *, index: bool = False) -> Collection:
+        """A collection to write to. Lists here page by opaque position or offset, never by record id, so
+        no collection needs to remember removed keys."""
+        return self.store.collection(tenant, name, index=index, cursor_keys=False)
+
     def _thread(self, tenant: str, thread_id: str) -> dict:
-        thread = self.store.collection(tenant, THREADS).get(thread_id)
+        thread = self.store.read(tenant, THREADS).get(thread_id)
         if thread is None:
             raise thread_not_found()
         return thread
 
     def _update_thread(self, tenant: str, thread_id: str, changes: dict, *, activity: bool = False) -> dict | None:
-        threads = self.store.collection(tenant, THREADS)
+        threads = self._write(tenant, THREADS)
         thread = threads.get(thread_id)
         if thread is None:  # deleted while a turn was streaming
             return None
@@ -176,12 +179,13 @@ class ChatHandlers:
         return updated
 
     def _update_turn(self, tenant: str, thread_id: str, turn_id: str, changes: dict) -> dict | None:
-        turn = self.store.collection(tenant, TURNS).get(turn_id)
-        if turn is None:
+        turns = self.store.find(tenant, _turns_of(thread_id))
+        turn = turns.get(turn_id) if turns is not None else None
+        if turns is None or turn is None:
             return None
         updated = {**turn, **changes, "updatedAt": iso_now()}
-        self.store.collection(tenant, TURNS).replace(turn_id, updated)
-        self.store.collection(tenant, _turns_of(thread_id)).replace(turn_id, updated)
+        turns.replace(turn_id, updated)
+        self._write(tenant, TURNS, index=True).replace(turn_id, updated)
         return updated
 
     def _add_message(self, tenant: str, thread_id: str, role: str, text: str, turn_id: str | None,
@@ -192,10 +196,11 @@ class ChatHandlers:
         else:
             raw = {"kind": "response", "parts": [{"part_kind": "text", "content": text}], "model_name": MODEL_ID,
                    "timestamp": now}
-        message = {"id": message_id or new_uuid(), "threadId": thread_id, "turnId": turn_id, "role": role,
+        message_id = message_id or new_uuid()
+        message: dict[str, t.Any] = {"id": message_id, "threadId": thread_id, "turnId": turn_id, "role": role,
                    "content": text, "format": "pydantic_ai", "rawData": raw, "createdAt": now,
                    "createdBy": user_id(tenant) if role == "user" else None, "updatedAt": now}
-        self.store.collection(tenant, _messages_of(thread_id)).insert(message["id"], message)
+        self._write(tenant, _messages_of(thread_id)).insert(message_id, message)
         self._update_thread(tenant, thread_id, {"lastMessageAt": now, "lastMessagePreview": text[:PREVIEW_LENGTH]},
                             activity=True)
         return message
@@ -205,18 +210,20 @@ class ChatHandlers:
     async def list_threads(self, limit: int = 20, cursor: str | None = None) -> JSONResponse:
         tenant = current_tenant()
         after = decode_cursor(THREADS, cursor) if cursor else None
-        page = self.store.collection(tenant, THREADS).page(after_position=after, limit=limit, descending=True)
-        next_cursor = encode_cursor(THREADS, page.last_position) if page.has_more else None
+        page = cursor_page(self.store.read(tenant, THREADS), after_position=after, limit=limit, descending=True)
+        next_cursor = encode_cursor(THREADS, page.last_position) if page.has_more and page.last_position is not None \
+            else None
         return json_response({"items": page.records, "nextCursor": next_cursor})
 
     async def create_thread(self, body: dict) -> JSONResponse:
         tenant = current_tenant()
         now = iso_now()
-        thread = {"id": new_uuid(), "agentSpecId": body.get("agentSpecId"), "title": body.get("title"),
+        thread_id = new_uuid()
+        thread: dict[str, t.Any] = {"id": thread_id, "agentSpecId": body.get("agentSpecId"), "title": body.get("title"),
                   "systemPrompt": body.get("systemPrompt"), "metadata": dict(body.get("metadata") or {}),
                   "createdAt": now, "updatedAt": now, "lastMessageAt": None, "lastMessagePreview": None,
                   "lastTurnId": None, "lastTurnStatus": None, "crystallizeEligible": False}
-        self.store.collection(tenant, THREADS).insert(thread["id"], thread)
+        self._write(tenant, THREADS).insert(thread_id, thread)
         return json_response(thread)
 
     async def get_thread(self, thread_id: str) -> JSONResponse:
@@ -231,20 +238,22 @@ class ChatHandlers:
         return json_response(self._update_thread(tenant, thread_id, changes))
 
     def _remove_thread(self, tenant: str, thread_id: str) -> bool:
-        if self.store.collection(tenant, THREADS).remove(thread_id) is None:
+        """Delete the thread and everything it holds: messages, turns, attachments, feedback, the entries
+        of the tenant-wide turn and attachment indexes, and its streaming turn (cancelled)."""
+        threads = self.store.find(tenant, THREADS)
+        if threads is None or threads.remove(thread_id) is None:
             return False
-        for index, per_thread in ((TURNS, _turns_of(thread_id)), (ATTACHMENTS, _attachments_of(thread_id))):
-            owned = self.store.find(tenant, per_thread)
-            if owned is not None:
-                collection = self.store.collection(tenant, index)
-                for record in list(owned):
-                    collection.remove(record["id"])
+        for index_name, per_thread in ((TURNS, _turns_of(thread_id)), (ATTACHMENTS, _attachments_of(thread_id))):
+            owned, index = self.store.find(tenant, per_thread), self.store.find(tenant, index_name)
+            if owned is not None and index is not None:
+                for record in owned:
+                    index.remove(record["id"])
+                if not index:
+                    self.store.drop(tenant, index_name)
             self.store.drop(tenant, per_thread)
         self.store.drop(tenant, _messages_of(thread_id))
         self.store.drop(tenant, _feedback_of(thread_id))
-        active = self.store.collection(tenant, ACTIVE_TURNS).remove(thread_id)
-        if active is not None:
-            active.cancelled = True
+        self.runs.cancel(tenant, thread_id)
         return True
 
     async def delete_thread(self, thread_id: str) -> Response:
@@ -255,7 +264,7 @@ class ChatHandlers:
     async def bulk_delete_threads(self, body: dict) -> JSONResponse:
         tenant = current_tenant()
         if body.get("all"):
-            targets = [thread["id"] for thread in self.store.collection(tenant, THREADS)]
+            targets = [thread["id"] for thread in self.store.read(tenant, THREADS)]
         else:
             targets = []
             for given in body.get("threadIds") or []:
@@ -273,12 +282,13 @@ class ChatHandlers:
         self._thread(tenant, thread_id)
         scope = _messages_of(thread_id)
         after = decode_cursor(scope, cursor) if cursor else None
-        page = self.store.collection(tenant, scope).page(after_position=after, limit=limit, descending=False)
-        next_cursor = encode_cursor(scope, page.last_position) if page.has_more else None
+        page = cursor_page(self.store.read(tenant, scope), after_position=after, limit=limit, descending=False)
+        next_cursor = encode_cursor(scope, page.last_position) if page.has_more and page.last_position is not None \
+            else None
         return json_response({"items": page.records, "nextCursor": next_cursor})
 
     async def get_turn(self, turn_id: str) -> JSONResponse:
-        turn = self.store.collection(current_tenant(), TURNS).get(canonical_uuid(turn_id))
+        turn = self.store.read(current_tenant(), TURNS).get(canonical_uuid(turn_id))
         if turn is None:
             raise NotFound("Turn not found")
         return json_response(turn)
@@ -287,9 +297,11 @@ class ChatHandlers:
         tenant, thread_id = current_tenant(), canonical_uuid(thread_id)
         self._thread(tenant, thread_id)
         text = _input_text(body)
-        active_turns = self.store.collection(tenant, ACTIVE_TURNS)
-        if thread_id in active_turns:
+        if self.runs.active(tenant, thread_id) is not None:
             raise Conflict("A turn is already in progress for this thread")
+        reply = reply_to(text)
+        # the turn, its two messages and the thread's growth, checked before anything is written
+        self.store.check_room(tenant, 3, 4096 + 2 * (len(text) + len(reply)))
 
         now = iso_now()
         turn_id = new_uuid()
@@ -300,23 +312,40 @@ class ChatHandlers:
                 "idempotencyKey": None,
                 "concurrencyKey": thread_id, "createdAt": now, "startedAt": None, "completedAt": None,
                 "updatedAt": now, "durationSeconds": None, "usage": None}
-        self.store.collection(tenant, TURNS).insert(turn_id, turn)
-        self.store.collection(tenant, _turns_of(thread_id)).insert(turn_id, turn)
-        active = ActiveTurn(turn_id, time.monotonic())
-        active_turns.insert(thread_id, active)
+        self._write(tenant, _turns_of(thread_id)).insert(turn_id, turn)
+        self._write(tenant, TURNS, index=True).insert(turn_id, turn)
+        try:
+            run = self.runs.start(tenant, thread_id, turn_id)
+        except ScopeBusy:  # unreachable while nothing above awaits; kept so the invariant does not rest on it
+            raise Conflict("A turn is already in progress for this thread") from None
         user_message = self._add_message(tenant, thread_id, "user", text, turn_id)
         self._update_turn(tenant, thread_id, turn_id, {"inputMessageId": user_message["id"]})
         self._update_thread(tenant, thread_id, {"lastTurnId": turn_id, "lastTurnStatus": "pending"})
-        reply = reply_to(text)
-        return event_stream(self._turn_chunks(tenant, thread_id, active, text, reply), STREAM_HEADERS)
+        message_id = new_uuid()
+        chunks = self._turn_chunks(tenant, thread_id, run, text, reply, message_id)
+        # a stream dropped before its first frame never runs its ``finally``: its turn completes when it goes
+        weakref.finalize(chunks, self._end_abandoned_run, tenant, thread_id, run, text, reply, message_id)
+        return event_stream(chunks, STREAM_HEADERS)
 
-    async def _turn_chunks(self, tenant: str, thread_id: str, active: ActiveTurn, prompt: str,
-                           reply: str) -> t.AsyncIterator[t.Any]:
-        """The UI Message Stream of one turn; the turn is completed even if the client goes away."""
-        message_id, text_id = new_uuid(), f"text-{new_uuid()[:8]}"
-        finished = False
+    def _end_abandoned_run(self, tenant: str, thread_id: str, run: Run, prompt: str, reply: str,
+                           message_id: str) -> None:
+        if self.runs.finish(run):
+            self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
+
+    async def _turn_chunks(self, tenant: str, thread_id: str, run: Run, prompt: str,
+                           reply: str, message_id: str) -> t.AsyncIterator[t.Any]:
+        """The UI Message Stream of one turn; the turn is completed even if the client goes away.
+
+        Whether the turn completes is decided once, by ``runs.finish`` after the last delta: if the run
+        was cancelled first (at any point, even while the last frame waited for a slow reader), the
+        stream aborts and the turn stays cancelled."""
+        text_id = f"text-{new_uuid()[:8]}"
         try:
-            self._update_turn(tenant, thread_id, active.turn_id, {"status": "running", "startedAt": iso_now()})
+            if not run.active:  # cancelled before its first frame
+                yield {"type": "abort"}
+                yield "[DONE]"
+                return
+            self._update_turn(tenant, thread_id, run.run_id, {"status": "running", "startedAt": iso_now()})
             self._update_thread(tenant, thread_id, {"lastTurnStatus": "running"})
             yield {"type": "start", "messageId": message_id}
             yield {"type": "text-start", "id": text_id}
@@ -324,49 +353,58 @@ class ChatHandlers:
             for delta in split_deltas(reply):
                 if delay:
                     await asyncio.sleep(delay)
-                if active.cancelled:
-                    finished = True
-                    yield {"type": "abort"}
-                    yield "[DONE]"
-                    return
+                if not run.active:
+                    break
                 yield {"type": "text-delta", "id": text_id, "delta": delta}
-            usage = self._complete_turn(tenant, thread_id, active, prompt, reply, message_id)
-            finished = True
+            if not self.runs.finish(run):
+                yield {"type": "abort"}
+                yield "[DONE]"
+                return
+            usage = self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
             yield {"type": "text-end", "id": text_id}
             yield {"type": "finish", "finishReason": "stop",
-                   "messageMetadata": {"turnId": active.turn_id, "usage": usage}}
+                   "messageMetadata": {"turnId": run.run_id, "usage": usage}}
             yield "[DONE]"
         finally:
-            if not finished and not active.cancelled:  # the client went away: the turn still completes
-                self._complete_turn(tenant, thread_id, active, prompt, reply, message_id)
+            if self.runs.finish(run):  # the client went away mid-stream: the turn still completes
+                self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
 
-    def _complete_turn(self, tenant: str, thread_id: str, active: ActiveTurn, prompt: str, reply: str,
+    def _complete_turn(self, tenant: str, thread_id: str, run: Run, prompt: str, reply: str,
                        message_id: str) -> dict:
+        """Record the reply of a run that has just finished: its one assistant message and the turn's end."""
         usage = usage_for(prompt, reply)
-        if self.store.collection(tenant, THREADS).get(thread_id) is None:
+        if self.store.read(tenant, THREADS).get(thread_id) is None:
             return usage
-        self.store.collection(tenant, ACTIVE_TURNS).remove(thread_id)
-        self._add_message(tenant, thread_id, "assistant", reply, active.turn_id, message_id)
-        self._update_turn(tenant, thread_id, active.turn_id, {
+        try:
+            self._add_message(tenant, thread_id, "assistant", reply, run.run_id, message_id)
+        except QuotaExceeded as exc:  # the tenant filled its quota while the turn streamed
+            self._update_turn(tenant, thread_id, run.run_id, {
+                "status": "failed", "error": exc.message, "completedAt": iso_now(),
+                "durationSeconds": round(run.elapsed(), 6)})
+            self._update_thread(tenant, thread_id, {"lastTurnStatus": "failed"})
+            return usage
+        self._update_turn(tenant, thread_id, run.run_id, {
             "status": "completed", "outputMessageId": message_id, "completedAt": iso_now(),
-            "durationSeconds": round(time.monotonic() - active.started, 6), "usage": usage})
+            "durationSeconds": round(run.elapsed(), 6), "usage": usage})
         self._update_thread(tenant, thread_id, {"lastTurnStatus": "completed", "crystallizeEligible": True})
         return usage
 
     async def cancel_active_turn(self, thread_id: str, body: dict) -> Response:
         tenant, thread_id = current_tenant(), canonical_uuid(thread_id)
         self._thread(tenant, thread_id)
-        active = self.store.collection(tenant, ACTIVE_TURNS).remove(thread_id)
-        if active is None:
+        if self.runs.active(tenant, thread_id) is None:
             raise Conflict("No active turn to cancel")
-        active.cancelled = True
         partial = body.get("partialText") or ""
+        if partial:
+            self.store.check_room(tenant, 1, 1024 + 2 * len(partial))
+        run = self.runs.cancel(tenant, thread_id)
+        assert run is not None  # nothing awaited since the check above
         output_id = None
         if partial:
-            output_id = self._add_message(tenant, thread_id, "assistant", partial, active.turn_id)["id"]
-        self._update_turn(tenant, thread_id, active.turn_id, {
+            output_id = self._add_message(tenant, thread_id, "assistant", partial, run.run_id)["id"]
+        self._update_turn(tenant, thread_id, run.run_id, {
             "status": "cancelled", "outputMessageId": output_id, "completedAt": iso_now(),
-            "durationSeconds": round(time.monotonic() - active.started, 6)})
+            "durationSeconds": round(run.elapsed(), 6)})
         self._update_thread(tenant, thread_id, {"lastTurnStatus": "cancelled"})
         return Response(status_code=204)
 
@@ -376,50 +414,52 @@ class ChatHandlers:
         tenant, thread_id = current_tenant(), canonical_uuid(thread_id)
         self._thread(tenant, thread_id)
         message_id = body.get("messageId")
-        if message_id is not None and self.store.collection(tenant, _messages_of(thread_id)).get(message_id) is None:
+        if message_id is not None and self.store.read(tenant, _messages_of(thread_id)).get(message_id) is None:
             raise NotFound("Message not found in this thread")
         now = iso_now()
         artifact_id = canonical_uuid(artifact_id)
         attachment = {"id": new_uuid(), "threadId": thread_id, "messageId": message_id, "artifactId": artifact_id,
                       **artifact_file(artifact_id), "scope": "message" if message_id else "thread",
                       "ingestionStatus": "none", "createdAt": now, "createdBy": user_id(tenant), "updatedAt": now}
-        self.store.collection(tenant, _attachments_of(thread_id)).insert(attachment["id"], attachment)
-        self.store.collection(tenant, ATTACHMENTS).insert(attachment["id"], attachment)
+        self._write(tenant, _attachments_of(thread_id)).insert(attachment["id"], attachment)  # checks the caps
+        self._write(tenant, ATTACHMENTS, index=True).insert(attachment["id"], attachment)
         return json_response(attachment)
 
     async def list_attachments(self, thread_id: str, limit: int = 100, offset: int = 0) -> JSONResponse:
         tenant, thread_id = current_tenant(), canonical_uuid(thread_id)
         self._thread(tenant, thread_id)
-        found = self.store.find(tenant, _attachments_of(thread_id))
-        records = list(found) if found is not None else []
-        return json_response(records[offset:offset + limit])
+        page = offset_page(self.store.read(tenant, _attachments_of(thread_id)), offset=offset, limit=limit)
+        return json_response(page.records)
 
     async def get_attachment(self, attachment_id: str) -> JSONResponse:
-        attachment = self.store.collection(current_tenant(), ATTACHMENTS).get(canonical_uuid(attachment_id))
+        attachment = self.store.read(current_tenant(), ATTACHMENTS).get(canonical_uuid(attachment_id))
         if attachment is None:
             raise NotFound("Attachment not found")
         return json_response(attachment)
 
     async def delete_attachment(self, attachment_id: str) -> Response:
         tenant = current_tenant()
-        attachment = self.store.collection(tenant, ATTACHMENTS).remove(canonical_uuid(attachment_id))
+        index = self.store.find(tenant, ATTACHMENTS)
+        attachment = index.remove(canonical_uuid(attachment_id)) if index is not None else None
         if attachment is None:
             raise NotFound("Attachment not found")
-        self.store.collection(tenant, _attachments_of(attachment["threadId"])).remove(attachment["id"])
+        owner = self.store.find(tenant, _attachments_of(attachment["threadId"]))
+        if owner is not None:
+            owner.remove(attachment["id"])
         return Response(status_code=204)
 
     async def create_feedback(self, thread_id: str, body: dict) -> JSONResponse:
         tenant, thread_id = current_tenant(), canonical_uuid(thread_id)
         self._thread(tenant, thread_id)
         message_id, turn_id = body.get("messageId"), body.get("turnId")
-        if message_id is not None and self.store.collection(tenant, _messages_of(thread_id)).get(message_id) is None:
+        if message_id is not None and self.store.read(tenant, _messages_of(thread_id)).get(message_id) is None:
             raise NotFound("Message not found in this thread")
-        if turn_id is not None and self.store.collection(tenant, _turns_of(thread_id)).get(turn_id) is None:
+        if turn_id is not None and self.store.read(tenant, _turns_of(thread_id)).get(turn_id) is None:
             raise NotFound("Turn not found in this thread")
         feedback = {"id": new_uuid(), "threadId": thread_id, "messageId": message_id, "turnId": turn_id,
                     "rating": body["rating"], "comment": body.get("comment"), "createdAt": iso_now(),
                     "createdBy": user_id(tenant)}
-        self.store.collection(tenant, _feedback_of(thread_id)).insert(feedback["id"], feedback)
+        self._write(tenant, _feedback_of(thread_id)).insert(feedback["id"], feedback)
         return json_response(feedback)
 
     async def crystallize_thread(self, thread_id: str, body: dict) -> JSONResponse:

@@ -1,0 +1,94 @@
+"""Process-local runs: work in progress (a streaming turn, a queued job) that is not stored state.
+
+A *run* belongs to one scope of one tenant (a thread, a conversation, a queue): at most one run is active
+per ``(tenant, scope)``. Runs live here, apart from the ``Store``, because they hold live things (the
+signal a stream polls to stop) that no other store backend could persist; a family keeps one
+``RunRegistry`` per handlers object and records the run's outcome in its store itself.
+
+Every transition is one synchronous method, so no interleaving of requests on the event loop can split
+it: ``start`` claims the scope or fails, ``cancel`` and ``finish`` each end the run only if it is still
+active and release the scope only for that very run. A run therefore ends exactly once: a cancelled run
+can never complete, a completed run can never be cancelled, and a late end of an old run never frees
+the scope of a newer one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class RunState(Enum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+
+
+class ScopeBusy(Exception):
+    """The scope already has an active run; the family words this as its vendor's conflict."""
+
+
+@dataclass(eq=False)
+class Run:
+    """One run: its id, the scope it holds while active, and its state (read ``active``/``cancelled``)."""
+
+    run_id: str
+    tenant: str
+    scope: str
+    started: float = field(default_factory=time.monotonic)
+    state: RunState = RunState.ACTIVE
+
+    @property
+    def active(self) -> bool:
+        return self.state is RunState.ACTIVE
+
+    @property
+    def cancelled(self) -> bool:
+        return self.state is RunState.CANCELLED
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
+
+
+class RunRegistry:
+    """The active runs, at most one per ``(tenant, scope)``."""
+
+    __slots__ = ("_active",)
+
+    def __init__(self) -> None:
+        self._active: dict[tuple[str, str], Run] = {}
+
+    def start(self, tenant: str, scope: str, run_id: str) -> Run:
+        """Claim ``scope`` for a new run; raises ``ScopeBusy`` if a run is active there."""
+        key = (tenant, scope)
+        if key in self._active:
+            raise ScopeBusy(scope)
+        run = self._active[key] = Run(run_id, tenant, scope)
+        return run
+
+    def active(self, tenant: str, scope: str) -> Run | None:
+        """The run active in ``scope``, if any."""
+        return self._active.get((tenant, scope))
+
+    def cancel(self, tenant: str, scope: str) -> Run | None:
+        """End the scope's active run as cancelled and release the scope; None if no run was active."""
+        run = self._active.pop((tenant, scope), None)
+        if run is not None:
+            run.state = RunState.CANCELLED
+        return run
+
+    def finish(self, run: Run) -> bool:
+        """End ``run`` as finished if it is still active (True), releasing its scope; False if it had
+        already ended (cancelled), in which case nothing changes."""
+        if run.state is not RunState.ACTIVE:
+            return False
+        run.state = RunState.FINISHED
+        key = (run.tenant, run.scope)
+        if self._active.get(key) is run:
+            del self._active[key]
+        return True
+
+    def __len__(self) -> int:
+        return len(self._active)
