@@ -9,6 +9,8 @@
 3. Memory: RSS growth per stored short message at 100,000 and 1,000,000 items (``bench.memory``).
 4. Conformance: wall time and requests (test cases) per second of ``convo-conformance run openai``
    against the mock with default settings.
+5. Abuse (only when asked, ``--only ...,abuse``): ``bench.abuse``, what hostile clients cost the mock and
+   its other clients (RSS per item and tenant, time to the limits, others' p99 under each abuse).
 
 Results go to ``bench/results.json`` (``--out``). Every server binds 127.0.0.1 on a free port and is
 stopped at the end. Each cell is measured ``--rounds`` times (default 2), interleaved, and the medians are
@@ -272,6 +274,14 @@ def memory(counts: str) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def abuse() -> dict:
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "abuse.json"
+        subprocess.run([sys.executable, "-m", "bench.abuse", "--out", str(out)], cwd=ROOT, env=_env(),
+                       capture_output=True, text=True, check=True, timeout=900)
+        return json.loads(out.read_text())
+
+
 def conformance() -> dict:
     process, url = _serve_mock()
     try:
@@ -372,7 +382,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
                         help="also sample the mock with py-spy under each request's load (needs the bench extra)")
     parser.add_argument("--no-prism", action="store_true", help="skip Prism even when npm is available")
     parser.add_argument("--only", default="throughput,startup,memory,conformance",
-                        help="comma-separated parts to run (default: all)")
+                        help="comma-separated parts to run (default: all but abuse; add abuse to run it)")
     parser.add_argument("--memory-counts", default="100000,1000000")
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
@@ -421,6 +431,10 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         print("conformance …", flush=True)
         data["conformance"] = conformance()
         print(f"  {data['conformance']}", flush=True)
+    if "abuse" in parts:
+        print("abuse …", flush=True)
+        data["abuse"] = abuse()
+        print(f"  {json.dumps(data['abuse'])[:2000]}", flush=True)
     data["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")

@@ -2,8 +2,9 @@
 
 ``python -m bench.serve_mock --port 0`` builds ``mockserver.app.create_app()`` with every family, creates
 conversations of the requested sizes through the app's own request path (in-process, so 100,000 items take
-seconds), then serves it with uvicorn (one worker, access log off) and prints one JSON line with its URL
-and the conversation ids.
+seconds), then serves it as ``convo-mock serve`` does (``mockserver.server``: uvicorn, one worker, access
+log off, the HTTP-edge limits on, read from ``CONVO_MOCK_*`` like the CLI) and prints one JSON line with its
+URL and the conversation ids.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import asyncio
 import json
 import socket
 
-import uvicorn
-
 from bench.asgi import seed_conversation
 from mockserver.app import create_app
+from mockserver.limits import Limits
+from mockserver.server import serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
     print(json.dumps({"url": f"http://127.0.0.1:{port}", "base": "/openai/v1", "conversations": ids}), flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    serve(app, sock, Limits.from_environment())
     return 0
 
 

@@ -28,7 +28,7 @@ from conformance.http import (
     TransportFailure,
 )
 from conformance.spec import Spec
-from conformance.vocabulary import Probe
+from conformance.vocabulary import Grounds, Probe
 
 
 class HasSpec(Protocol):
@@ -147,18 +147,26 @@ class CheckContext(Generic[P]):
         raise CheckSkipped(reason)
 
     def expect(self, exchange: Exchange, probe: Probe, *, why: str = "") -> bool:
-        """Record failures unless the answer is what `probe` says; a wrongly accepted probe is undone."""
+        """Record findings unless the answer is what `probe` says, judged by its grounds (`Grounds`): a
+        different answer is a failure, or a warning where a correct client cannot tell (input the vendor
+        would refuse accepted, or refused with another 4xx). A probe accepted is undone."""
         expected = f"{probe.expected}{' ' + why if why else ''}"
         if exchange.status not in probe.statuses:
             accepted = 200 <= exchange.status < 300
-            self.fail(exchange, expected, exchange.excerpt())
+            severity = verdict_for(probe, exchange.status)
+            actual = exchange.excerpt()
+            if severity is Severity.WARNING:
+                actual = ("accepted (input the vendor would refuse; a correct client never sends it): " if accepted
+                          else "refused with another status than the contract's: ") + actual
+            self.fail(exchange, expected, actual, severity=severity)
             undo = probe.undo(exchange) if accepted and probe.undo else None
             if undo is not None:
                 self.send(undo, identity=exchange.identity)
             return False
         problems = probe.problems(exchange) if probe.problems else []
+        lenient = probe.grounds is Grounds.VENDOR_REFUSES
         for problem in problems:
-            self.fail(exchange, expected, problem)
+            self.fail(exchange, expected, problem, severity=Severity.WARNING if lenient else Severity.FAILURE)
         return not problems
 
     def check_status(self, exchange: Exchange, expected: int | None = None, *, why: str = "") -> bool:
@@ -191,6 +199,15 @@ class CheckContext(Generic[P]):
                 shown = repr(value) if len(repr(value)) <= 400 else repr(value)[:400] + "..."
                 now_shown = repr(now) if len(repr(now)) <= 400 else repr(now)[:400] + "..."
                 self.fail(exchange, f"{label} unchanged by {by}: {shown}", now_shown)
+
+
+def verdict_for(probe: Probe, status: int) -> Severity:
+    """How an answer `status` other than the probe's is judged, by what the probe rests on."""
+    if status >= 500 or status < 200 or 300 <= status < 400 or probe.grounds is Grounds.ANSWER:
+        return Severity.FAILURE
+    if probe.grounds is Grounds.DOCUMENTED and status < 300:
+        return Severity.FAILURE  # a documented rule not enforced
+    return Severity.WARNING
 
 
 # A check: a function of a context (a shared check's is `CheckContext[Profile]`, a shape's or a

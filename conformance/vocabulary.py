@@ -5,6 +5,8 @@
 - `LimitCase`: a request at or just past a documented limit;
 - `Seeded`: items a check put into a list, and `Page`: one page of a list as the family returned it
   (each paging kind in `conformance.paging` reads its own richer page);
+- `Grounds`: what a probe's expected answer rests on, which decides how a different answer is judged
+  (a failure, or a warning where a correct client cannot tell);
 - `Reason`: why a request is invalid, in neutral words each error dialect translates into its own
   (`conformance.dialects`);
 - `MISSING`: a field the answer does not have.
@@ -22,8 +24,8 @@ from typing import Any
 from conformance.http import NO_BODY, NOT_JSON, PRIMARY, SECONDARY, Exchange, Request
 
 __all__ = [
-    "MISSING", "NO_BODY", "NOT_JSON", "PRIMARY", "SECONDARY", "AnswerRule", "Exchange", "Fixture", "LimitCase",
-    "Page", "Probe", "Reason", "Request", "Seeded", "Undo",
+    "MISSING", "NO_BODY", "NOT_JSON", "PRIMARY", "SECONDARY", "AnswerRule", "Exchange", "Fixture", "Grounds",
+    "LimitCase", "Page", "Probe", "Reason", "Request", "Seeded", "Undo",
 ]
 
 MISSING: Any = object()
@@ -32,6 +34,23 @@ MISSING: Any = object()
 AnswerRule = Callable[[Exchange], list[str]]
 # What undoes a request wrongly (or rightly) accepted, e.g. deleting what it created; None: nothing to undo.
 Undo = Callable[[Exchange], "Request | None"]
+
+
+class Grounds(str, Enum):
+    """What a probe's expected answer rests on; `CheckContext.expect` judges another answer by it.
+
+    Whatever the grounds, a 5xx, a 1xx/3xx, or an error body outside the envelope (checked by
+    error_envelope) is a failure: a client that follows the contract breaks on it."""
+
+    # The answer to a valid request (404 for an unknown id): any other status is a failure.
+    ANSWER = "answer"
+    # A limit or rule the vendor documents (16 metadata pairs, limit 1..100): accepting the request is a
+    # failure; refusing it with another 4xx than the contract's is a warning.
+    DOCUMENTED = "documented"
+    # Input the vendor would refuse, though it documents no rule a client could rely on (unknown fields,
+    # unknown enum values, wrong types, malformed JSON): accepting it, or refusing it with another 4xx,
+    # is a warning; a correct client never sends it.
+    VENDOR_REFUSES = "vendor_refuses"
 
 
 class Reason(str, Enum):
@@ -74,6 +93,10 @@ class Probe:
     problems: AnswerRule | None = None
     # What undoes a probe wrongly accepted (deleting what it created), sent as the same identity.
     undo: Undo | None = None
+    grounds: Grounds = Grounds.ANSWER
+    # The documented feature the request uses (e.g. "item_reference items"), if any: a server that refuses
+    # it for everyone does not support it (tenant_isolation reports that as unsupported, not a leak).
+    feature: str | None = None
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -98,6 +121,9 @@ class LimitCase:
     problems: AnswerRule | None = None
     # What undoes the request once accepted (deleting what it created).
     undo: Undo | None = None
+    # What the rejection rests on: a limit the vendor documents (failure when not enforced), or one only
+    # the contract chose (a warning).
+    grounds: Grounds = Grounds.DOCUMENTED
 
 
 @dataclass(frozen=True)

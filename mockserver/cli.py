@@ -1,10 +1,16 @@
 """``convo-mock``: run the mock server.
 
     convo-mock serve [--host 127.0.0.1] [--port 4010] [--family NAME ...] [--access-log] [--stream-delay S]
+                     [--max-body-bytes N] [--max-url-bytes N] [--max-header-bytes N] [--header-timeout S]
+                     [--body-timeout S] [--send-timeout S] [--max-unsent-bytes N] [--keep-alive-timeout S]
+                     [--max-connections N]
+                     [--shutdown-timeout S]
                      [--tenant-max-records N] [--tenant-max-bytes N] [--max-records N] [--max-bytes N]
 
-``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. The caps on stored
-records and bytes (per API key, and in total) default as ``mockserver.quota`` documents; 0 lifts one.
+``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
+``CONVO_MOCK_<NAME>`` from the environment (``CONVO_MOCK_MAX_BODY_BYTES``); a flag wins over the variable.
+The caps on stored records and bytes (per API key, and in total) default as ``mockserver.quota``
+documents; 0 lifts one.
 """
 
 from __future__ import annotations
@@ -13,15 +19,17 @@ import argparse
 import os
 import socket
 import sys
+from dataclasses import fields, replace
 
 from mockserver import __version__
+from mockserver.limits import Limits, env_variable
 from mockserver.quota import (
     TENANT_BYTES_VARIABLE,
     TENANT_RECORDS_VARIABLE,
     TOTAL_BYTES_VARIABLE,
     TOTAL_RECORDS_VARIABLE,
-    Limits,
 )
+from mockserver.quota import Limits as StoreCaps
 from mockserver.sse import DEFAULT_DELAY, DELAY_VARIABLE
 
 
@@ -40,15 +48,64 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
-    defaults = Limits()
+    _add_limit_flags(serve)
+    _add_cap_flags(serve)
+    return parser
+
+
+_CAP_VARIABLES = (TENANT_RECORDS_VARIABLE, TENANT_BYTES_VARIABLE, TOTAL_RECORDS_VARIABLE, TOTAL_BYTES_VARIABLE)
+
+
+def _add_cap_flags(serve: argparse.ArgumentParser) -> None:
+    caps = serve.add_argument_group(
+        "stored data", "Caps on what the store holds; past one a write is refused in the family's envelope "
+                       "(429) and changes nothing. 0 lifts a cap.")
+    defaults = StoreCaps()
     for flag, variable, default, what in (
             ("--tenant-max-records", TENANT_RECORDS_VARIABLE, defaults.tenant_records, "records one API key may store"),
             ("--tenant-max-bytes", TENANT_BYTES_VARIABLE, defaults.tenant_bytes, "JSON bytes one API key may store"),
             ("--max-records", TOTAL_RECORDS_VARIABLE, defaults.total_records, "records stored in all"),
             ("--max-bytes", TOTAL_BYTES_VARIABLE, defaults.total_bytes, "JSON bytes stored in all")):
-        serve.add_argument(flag, type=int, metavar="N", dest=variable,
-                           help=f"cap on the {what} (default {default}; 0 lifts it; env {variable})")
-    return parser
+        caps.add_argument(flag, type=int, metavar="N", dest=variable,
+                          help=f"cap on the {what} (default {default}; env {variable})")
+
+
+_LIMIT_HELP = {
+    "max_body_bytes": "largest request body; beyond, 413 in the family's error envelope",
+    "max_url_bytes": "longest request target (path and query); beyond, 414 in the envelope",
+    "max_header_bytes": "largest header section; beyond, 431 in the envelope",
+    "header_timeout": "seconds to send a whole request head, from connecting (or the next request's first "
+                      "byte); then the connection is closed",
+    "body_timeout": "seconds to send the whole body once the head is in; then 408 and closed",
+    "send_timeout": "seconds a client may stop reading its response; then the connection is dropped",
+    "max_unsent_bytes": "response bytes waiting for all readers together; above, a reader stalled for a second "
+                        "is dropped",
+    "keep_alive_timeout": "seconds an idle kept-alive connection stays open",
+    "max_connections": "connections and requests in flight served at once; beyond, 503 in the envelope",
+    "shutdown_timeout": "seconds SIGTERM/Ctrl+C waits for requests and streams in flight before cancelling them",
+}
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    limits = serve.add_argument_group(
+        "limits", "Every limit is also read from the environment variable named (a flag wins); the defaults "
+                  "keep a laptop responsive under abusive clients. Requests the HTTP layer refuses are answered "
+                  "in the error envelope of the family the path belongs to.")
+    defaults = Limits()
+    for item in fields(Limits):
+        kind = int if item.type in (int, "int") else float
+        flag = "--" + item.name.replace("_", "-")
+        limits.add_argument(flag, dest=item.name, type=kind, metavar="N" if kind is int else "SECONDS",
+                            help=f"{_LIMIT_HELP[item.name]} (default {getattr(defaults, item.name)}; "
+                                 f"{env_variable(item.name)})")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    limits = Limits.from_environment()
+    overrides = {item.name: getattr(args, item.name) for item in fields(Limits) if getattr(args, item.name) is not None}
+    limits = replace(limits, **overrides)
+    limits.check()
+    return limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,16 +115,20 @@ def main(argv: list[str] | None = None) -> int:
             print("convo-mock: --stream-delay must not be negative", file=sys.stderr)
             return 2
         os.environ[DELAY_VARIABLE] = str(args.stream_delay)
-    for variable in (TENANT_RECORDS_VARIABLE, TENANT_BYTES_VARIABLE, TOTAL_RECORDS_VARIABLE, TOTAL_BYTES_VARIABLE):
+    for variable in _CAP_VARIABLES:
         value = getattr(args, variable)
         if value is not None:
             if value < 0:
                 print(f"convo-mock: caps must not be negative ({variable})", file=sys.stderr)
                 return 2
             os.environ[variable] = str(value)
-    import uvicorn
-
+    try:
+        limits = _limits(args)
+    except ValueError as exc:
+        print(f"convo-mock: {exc}", file=sys.stderr)
+        return 2
     from mockserver.app import create_app
+    from mockserver.server import serve
 
     try:
         app = create_app(args.family)
@@ -88,6 +149,5 @@ def main(argv: list[str] | None = None) -> int:
     for served in app.families:
         print(f"  {served.name:<10} http://{host}:{port}{served.base_path}   ({served.description})")
     print("Any non-empty API key works; each key is its own tenant. Ctrl+C stops.", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=args.access_log, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    serve(app, sock, limits, access_log=args.access_log)
     return 0

@@ -4,10 +4,16 @@ Connexion routes, authenticates (``mockserver.auth``) and validates (``mockserve
 request against the family's contract; the family's handlers hold the behaviour. Every error on the
 way — Connexion's own problems, Starlette's 404/405, bad JSON, a crash — is converted to a
 ``MockError`` and rendered by the family, so clients only ever see the vendor's envelope.
+
+Every handler is all-or-nothing: the resolver hands Connexion (and so both request paths, the fast one of
+``mockserver.pipeline`` and Connexion's own) each handler wrapped in a store transaction
+(``atomic_handler``), so an error never leaves state behind and no family has to remember it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import typing as t
 
@@ -79,12 +85,33 @@ def error_handler_for(family: Family) -> t.Callable[[ConnexionRequest, Exception
     return handle
 
 
-def _resolver(family: Family, handlers: t.Mapping[str, t.Callable]) -> Resolver:
+def atomic_handler(handler: t.Callable, store: Store) -> t.Callable:
+    """``handler`` run inside a transaction of ``store``: if it raises, every write it made is undone.
+
+    For a streaming response, what is covered is the handler's synchronous part, up to the moment it
+    returns the response object; the stream's own later writes (a turn completed, a turn failed) are each a
+    single step of their own, which the family makes consistent by itself. Connexion reads the handler's
+    signature through ``__wrapped__``, so the wrapper takes the same parameters."""
+    if asyncio.iscoroutinefunction(handler):
+        @functools.wraps(handler)
+        async def atomic(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            with store.transaction():
+                return await handler(*args, **kwargs)
+    else:
+        @functools.wraps(handler)
+        def atomic(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            with store.transaction():
+                return handler(*args, **kwargs)
+    return atomic
+
+
+def _resolver(family: Family, handlers: t.Mapping[str, t.Callable], store: Store) -> Resolver:
     def resolve(operation_id: str) -> t.Callable:
         try:
-            return handlers[operation_id]
+            handler = handlers[operation_id]
         except KeyError:
             raise LookupError(f"family {family.name!r} has no handler for operation {operation_id!r}") from None
+        return atomic_handler(handler, store)
 
     return Resolver(function_resolver=resolve)
 
@@ -105,7 +132,7 @@ def build_family_app(family: Family, store: Store, *, fast_path: bool = True) ->
     app.add_api(
         family.spec_path,
         base_path=family.base_path,
-        resolver=_resolver(family, family.create_handlers(store)),
+        resolver=_resolver(family, family.create_handlers(store), store),
         validate_responses=False,
         swagger_ui_options=None,
     )

@@ -10,6 +10,9 @@ it: ``start`` claims the scope or fails, ``cancel`` and ``finish`` each end the 
 active and release the scope only for that very run. A run therefore ends exactly once: a cancelled run
 can never complete, a completed run can never be cancelled, and a late end of an old run never frees
 the scope of a newer one.
+
+A run started inside a store transaction (``mockserver.store``) that rolls back is discarded with it (it
+never was, and its scope is free again); a run cancelled inside one is active again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import Enum
+
+from mockserver.store import on_rollback
 
 
 class RunState(Enum):
@@ -66,7 +71,16 @@ class RunRegistry:
         if key in self._active:
             raise ScopeBusy(scope)
         run = self._active[key] = Run(run_id, tenant, scope)
+        on_rollback(lambda: self._discard(run))
         return run
+
+    def _discard(self, run: Run) -> None:
+        """Undo ``start``: the run ends (as cancelled, so that nothing can finish it) and frees its scope."""
+        if run.state is RunState.ACTIVE:
+            run.state = RunState.CANCELLED
+        key = (run.tenant, run.scope)
+        if self._active.get(key) is run:
+            del self._active[key]
 
     def active(self, tenant: str, scope: str) -> Run | None:
         """The run active in ``scope``, if any."""
@@ -77,7 +91,15 @@ class RunRegistry:
         run = self._active.pop((tenant, scope), None)
         if run is not None:
             run.state = RunState.CANCELLED
+            on_rollback(lambda: self._reactivate(run))
         return run
+
+    def _reactivate(self, run: Run) -> None:
+        """Undo ``cancel`` (nothing can have seen it: a handler does not await between its writes)."""
+        key = (run.tenant, run.scope)
+        if run.state is RunState.CANCELLED and key not in self._active:
+            run.state = RunState.ACTIVE
+            self._active[key] = run
 
     def finish(self, run: Run) -> bool:
         """End ``run`` as finished if it is still active (True), releasing its scope; False if it had

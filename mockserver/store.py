@@ -17,21 +17,114 @@ or None) and only ``collection`` — the write path — creates the tenant and t
 last collection is dropped is forgotten. Stored records and their JSON bytes are counted per tenant and
 for the whole process, and capped (``mockserver.quota``); *index* collections, which point at records
 owned by another collection, are not counted.
+
+All or nothing: ``Store.transaction()`` (``mockserver.connexion_app`` enters one around every handler
+call, on both request paths) makes the writes inside it one step: if the block raises, every write it made
+is undone — records, their order and sequence numbers, the collections and tenants it created or dropped,
+and the quota charges. ``MemoryStore`` keeps an undo journal for this, one small entry per write (no
+copies), in a context variable, so each request (each
+asyncio task) journals only its own writes even when requests interleave. Transactions nest: an inner one
+that raises undoes its own writes only. State kept outside the store joins with ``on_rollback``.
 """
 
 from __future__ import annotations
 
+import logging
 import weakref
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from sys import maxsize
+from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 from mockserver.quota import Limits, Usage
 from mockserver.responses import dumps
 
 R = TypeVar("R")
+
+logger = logging.getLogger("mockserver")
+
+
+# ---------------------------------------------------------------------------------------------
+# Transactions: an undo journal per task
+
+
+# The undo steps of the writes made in this task's open transaction, oldest first: (function, *arguments).
+_JOURNAL: ContextVar[list[tuple[Any, ...]] | None] = ContextVar("convo_mock_store_journal", default=None)
+
+
+def _undo_to(journal: list[tuple[Any, ...]], mark: int) -> None:
+    """Undo the steps after ``mark``, newest first; one failing step does not stop the others."""
+    while len(journal) > mark:
+        undo, *arguments = journal.pop()
+        try:
+            undo(*arguments)
+        except Exception:  # pragma: no cover - an undo step is plain dictionary and list work
+            logger.exception("could not undo a store write")
+
+
+def _journal_step(*step: Any) -> None:
+    journal = _JOURNAL.get()
+    if journal is not None:
+        journal.append(step)
+
+
+def on_rollback(undo: Callable[[], None]) -> None:
+    """Have ``undo`` run if the enclosing transaction rolls back: for state kept outside the store (the
+    runs of ``mockserver.runs``). Outside any transaction it does nothing."""
+    journal = _JOURNAL.get()
+    if journal is not None:
+        journal.append((undo,))
+
+
+@contextmanager
+def outside_transactions() -> Iterator[None]:
+    """Writes in this block belong to no transaction: for work that runs on its own account wherever it
+    happens to be called from (a finalizer the garbage collector runs in the middle of another request,
+    whose rollback must not undo it)."""
+    token = _JOURNAL.set(None)
+    try:
+        yield
+    finally:
+        _JOURNAL.reset(token)
+
+
+class Transaction:
+    """``with transaction():`` — the writes inside the block happen all together or, if it raises, not
+    at all. Re-entrant: inside another transaction it is a savepoint of that one.
+
+    Cost: entering and leaving is a context-variable set and reset; each write inside adds one tuple to
+    the journal (references, no copies); nothing else happens unless the block raises."""
+
+    __slots__ = ("_token", "_journal", "_mark")
+    _token: Token[list[tuple[Any, ...]] | None] | None
+    _journal: list[tuple[Any, ...]]
+    _mark: int
+
+    def __enter__(self) -> Transaction:
+        journal = _JOURNAL.get()
+        if journal is None:
+            self._journal = []
+            self._token = _JOURNAL.set(self._journal)
+            self._mark = 0
+        else:
+            self._journal, self._token, self._mark = journal, None, len(journal)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is not None:
+            _undo_to(self._journal, self._mark)
+        if self._token is not None:
+            _JOURNAL.reset(self._token)
+
+
+def transaction() -> Transaction:
+    """A new all-or-nothing block (see ``Transaction``); what ``MemoryStore.transaction`` returns."""
+    return Transaction()
 
 
 class UnknownCursor(KeyError):
@@ -109,6 +202,11 @@ class Store(Protocol):
     def check_room(self, tenant: str, records: int, size: int) -> None:
         """Raise ``QuotaExceeded`` unless ``records`` more records of ``size`` bytes in all fit; for a
         handler about to write to several collections, so that it fails before its first write."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A context manager making the writes inside it all-or-nothing: if its block raises, the store
+        is left exactly as it was when the block began (records, order, collections, usage)."""
         ...
 
 
@@ -189,12 +287,16 @@ class MemoryCollection(Generic[R]):
     def insert(self, key: str, record: R) -> None:
         if key in self._records:
             raise KeyError(f"duplicate key {key!r}")
+        size = 0
         if self._ledger is not None:
             size = record_size(record)
             self._ledger.charge(1, size)
             usage = self._usage
             usage.records += 1
             usage.bytes += size
+        journal = _JOURNAL.get()
+        if journal is not None:
+            journal.append((MemoryCollection._undo_insert, self, key, self._seq_of.get(key), size))
         self._append(key, record)
 
     def insert_many(self, pairs: list[tuple[str, R]]) -> None:
@@ -204,8 +306,14 @@ class MemoryCollection(Generic[R]):
         keys = [key for key, _ in pairs]
         if len(set(keys)) != len(keys) or any(key in self._records for key in keys):
             raise KeyError("duplicate key")
+        size = 0
         if self._ledger is not None:
-            self._charge(len(pairs), sum(record_size(record) for _, record in pairs))
+            size = sum(record_size(record) for _, record in pairs)
+            self._charge(len(pairs), size)
+        journal = _JOURNAL.get()
+        if journal is not None:
+            earlier = [self._seq_of.get(key) for key in keys]
+            journal.append((MemoryCollection._undo_insert_many, self, keys, earlier, size))
         for key, record in pairs:
             self._append(key, record)
 
@@ -216,21 +324,97 @@ class MemoryCollection(Generic[R]):
         old = self._records.get(key)
         if old is None:
             raise KeyError(key)
+        change = 0
         if self._ledger is not None:
-            self._charge(0, record_size(record) - record_size(old))
+            change = record_size(record) - record_size(old)
+            self._charge(0, change)
+        journal = _JOURNAL.get()
+        if journal is not None:
+            journal.append((MemoryCollection._undo_replace, self, key, old, change))
         self._records[key] = record
 
     def remove(self, key: str) -> R | None:
+        seq = self._seq_of.get(key)
         record = self._unlink(key)
-        if record is not None and self._ledger is not None:
-            self._release(1, record_size(record))
+        if record is not None:
+            size = 0
+            if self._ledger is not None:
+                size = record_size(record)
+                self._release(1, size)
+            journal = _JOURNAL.get()
+            if journal is not None:
+                journal.append((MemoryCollection._undo_remove, self, key, record, seq, size))
         return record
 
     def touch(self, key: str) -> None:
+        seq = self._seq_of.get(key)
         record = self._unlink(key)
         if record is None:
             raise KeyError(key)
+        journal = _JOURNAL.get()
+        if journal is not None:
+            journal.append((MemoryCollection._undo_touch, self, key, seq))
         self._append(key, record)
+
+    # --- undo steps (newest first, each restoring the state just before its write) ----------------
+
+    def _pop_newest(self, key: str, earlier_seq: int | None) -> R:
+        """Take out ``key``, appended by the write being undone, restoring the key's earlier sequence
+        number (None: it had none) and, if nothing was appended since, the next sequence number."""
+        record = self._records.pop(key)
+        seq = self._seq_of[key]
+        index = bisect_left(self._seqs, seq)
+        del self._seqs[index]
+        del self._keys[index]
+        if earlier_seq is None:
+            del self._seq_of[key]
+        else:
+            self._seq_of[key] = earlier_seq
+        if seq == self._next_seq - 1:
+            self._next_seq = seq
+        return record
+
+    def _put_back(self, key: str, record: R, seq: int) -> None:
+        """Return ``key`` to its place in the order, at sequence number ``seq``."""
+        index = bisect_left(self._seqs, seq)
+        self._seqs.insert(index, seq)
+        self._keys.insert(index, key)
+        self._seq_of[key] = seq
+        self._records[key] = record
+        if index != len(self._keys) - 1:  # the dictionary iterates in the order too: rebuild it (rare path)
+            records = self._records
+            self._records = {name: records[name] for name in self._keys}
+
+    def _restore_usage(self, records: int, size: int) -> None:
+        if self._ledger is not None:
+            self._ledger.add(records, size)
+            self._usage.records += records
+            self._usage.bytes += size
+
+    def _undo_insert(self, key: str, earlier_seq: int | None, size: int) -> None:
+        if key in self._records:
+            self._pop_newest(key, earlier_seq)
+            self._release(1, size)
+
+    def _undo_insert_many(self, keys: list[str], earlier_seqs: list[int | None], size: int) -> None:
+        for key, earlier_seq in zip(reversed(keys), reversed(earlier_seqs), strict=True):
+            if key in self._records:
+                self._pop_newest(key, earlier_seq)
+        self._release(len(keys), size)
+
+    def _undo_replace(self, key: str, old: R, change: int) -> None:
+        if key in self._records:
+            self._records[key] = old
+            self._release(0, change)
+
+    def _undo_remove(self, key: str, record: R, seq: int, size: int) -> None:
+        if key not in self._records:
+            self._put_back(key, record, seq)
+            self._restore_usage(1, size)
+
+    def _undo_touch(self, key: str, seq: int) -> None:
+        if key in self._records:
+            self._put_back(key, self._pop_newest(key, None), seq)
 
     def page(self, *, after: str | None = None, limit: int, descending: bool,
              after_position: int | None = None) -> Page[R]:
@@ -271,9 +455,17 @@ class MemoryCollection(Generic[R]):
         """What this collection is charged for (zero for index and standalone collections)."""
         return Usage(self._usage.records, self._usage.bytes)
 
-    def forget_usage(self) -> None:
-        """Release everything this collection is charged for (it is being dropped)."""
-        self._release(self._usage.records, self._usage.bytes)
+    def forget_usage(self) -> Usage:
+        """Release everything this collection is charged for (it is being dropped); returns what it was."""
+        held = Usage(self._usage.records, self._usage.bytes)
+        self._release(held.records, held.bytes)
+        return held
+
+    def restore_usage(self, held: Usage, ledger: _Ledger | None) -> None:
+        """Charge ``held`` again, to ``ledger`` (a dropped collection is being restored), with no cap check."""
+        if self._ledger is not None:
+            self._ledger = ledger
+        self._restore_usage(held.records, held.bytes)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -336,6 +528,7 @@ class MemoryStore:
         if found is None:
             ledger = None if index else space.ledger
             found = space.collections[name] = MemoryCollection(ledger=ledger, cursor_keys=cursor_keys)
+            _journal_step(self._undo_create, tenant, name, found)
         return found
 
     def read(self, tenant: str, name: str) -> MemoryCollection:
@@ -353,9 +546,29 @@ class MemoryStore:
             return
         dropped = space.collections.pop(name, None)
         if dropped is not None:
-            dropped.forget_usage()
+            _journal_step(self._undo_drop, tenant, name, space, dropped, dropped.forget_usage())
         if not space.collections:
             del self._tenants[tenant]
+
+    def transaction(self) -> Transaction:
+        return Transaction()
+
+    def _undo_create(self, tenant: str, name: str, created: MemoryCollection) -> None:
+        space = self._tenants.get(tenant)
+        if space is None or space.collections.get(name) is not created or len(created):
+            return  # dropped since, or written by another request meanwhile: keep it
+        del space.collections[name]
+        if not space.collections:
+            del self._tenants[tenant]
+
+    def _undo_drop(self, tenant: str, name: str, space: _Tenant, dropped: MemoryCollection, held: Usage) -> None:
+        current = self._tenants.get(tenant)
+        if current is None:
+            current = self._tenants[tenant] = space
+        if name in current.collections:
+            return  # another request made a collection of that name meanwhile: keep it
+        current.collections[name] = dropped
+        dropped.restore_usage(held, current.ledger)
 
     def usage(self, tenant: str) -> Usage:
         space = self._tenants.get(tenant)

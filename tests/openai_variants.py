@@ -10,17 +10,23 @@ Run one as a server: ``python -m tests.openai_variants VARIANT --port 0``.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
+import yaml
 
 from mockserver.errors import ErrorResponse, MethodNotAllowed, MockError, RouteNotFound
 from mockserver.families import openai as faithful
 from mockserver.family import Family
 from mockserver.responses import JSONResponse, json_response
 from tests.variants import (
+    Edited,
     TenantBlindStore,
     Variant,
+    edit_requests,
     no_key_needed,
     serve_variant,
     with_errors,
@@ -153,6 +159,56 @@ def _allow_32_metadata_pairs(spec: dict) -> None:
     spec["components"]["schemas"]["StoredMetadata"]["maxProperties"] = 32
 
 
+_SPEC = yaml.safe_load(faithful.FAMILY.spec_path.read_text())
+_INCLUDE_VALUES = set(_SPEC["components"]["schemas"]["IncludeEnum"]["enum"])
+_ITEM_STATUSES = {"in_progress", "completed", "incomplete"}
+# The body fields each operation knows; a lenient server drops the others.
+_KNOWN_FIELDS = [
+    (re.compile(r"/conversations$"), {"metadata", "items"}),
+    (re.compile(r"/conversations/[^/]+$"), {"metadata"}),
+    (re.compile(r"/conversations/[^/]+/items$"), {"items"}),
+]
+
+
+def _lenient(method: str, path: str, query: str, body: bytes) -> Edited | None:
+    """As many OpenAI-compatible servers are: unknown body fields are ignored, an unknown input item
+    ``status`` is ignored (the server sets its own), unknown ``include`` values are ignored."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(name, value) for name, value in pairs if name not in ("include", "include[]") or value in _INCLUDE_VALUES]
+    fields = next((known for pattern, known in _KNOWN_FIELDS if pattern.search(path)), None)
+    try:
+        parsed = json.loads(body) if body and method == "POST" and fields is not None else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and fields is not None:
+        parsed = {key: value for key, value in parsed.items() if key in fields}
+        for item in parsed.get("items") if isinstance(parsed.get("items"), list) else []:
+            if isinstance(item, dict) and "status" in item and item["status"] not in _ITEM_STATUSES:
+                del item["status"]
+        body = json.dumps(parsed).encode()
+    return Edited(urlencode(kept) if kept != pairs else query, body)
+
+
+class _NoItemReferences(faithful.ConversationsHandlers):
+    """The server has no ``item_reference`` items: any is refused as an unknown type, whoever's item it names."""
+
+    @staticmethod
+    def _refuse_references(items: object) -> None:
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and item.get("type") == "item_reference":
+                raise MockError("Invalid value: 'item_reference'. Supported values are: 'message'.",
+                                field=("items", index, "type"), reason="invalid_value", status=400)
+
+    async def create_conversation(self, body: dict | None = None) -> JSONResponse:
+        self._refuse_references((body or {}).get("items"))
+        return await super().create_conversation(body)
+
+    async def create_conversation_items(self, conversation_id: str, body: dict,
+                                        include: list | None = None) -> JSONResponse:
+        self._refuse_references(body.get("items"))
+        return await super().create_conversation_items(conversation_id, body, include)
+
+
 def _handlers(handlers: type) -> Callable[[], Family]:
     return with_handlers(faithful.FAMILY, handlers)
 
@@ -193,6 +249,17 @@ FAITHFUL: dict[str, Variant] = {
     "unknown-cursor-400": Variant("an unknown after cursor is a 400", "", _handlers(_UnknownCursorIs400)),
     "wrong-method-404": Variant("a wrong method is 404 like an unknown URL", "",
                                 _errors(_wrong_method_is_404)),
+    # Lenient where a correct client cannot tell: reported as warnings, not failures.
+    "ignores-unknown-input": Variant("unknown fields, item statuses and include values are ignored", "",
+                                     lambda: faithful.FAMILY, wrap=edit_requests(_lenient)),
+    # Without a documented feature: reported as unsupported.
+    "no-item-references": Variant("item_reference items are refused (400 invalid_value) for anyone's item", "",
+                                  _handlers(_NoItemReferences)),
+}
+# What each faithful variant must show in the report besides passing: (severity, check) pairs.
+FAITHFUL_FINDINGS: dict[str, set[tuple[str, str]]] = {
+    "ignores-unknown-input": {("warning", "error_envelope")},
+    "no-item-references": {("unsupported", "tenant_isolation")},
 }
 VARIANTS = {**BROKEN, **FAITHFUL}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.openai_variants import BROKEN, FAITHFUL
+from tests.openai_variants import BROKEN, FAITHFUL, FAITHFUL_FINDINGS
 from tests.servers import ROOT, running_server
 
 
@@ -76,9 +76,16 @@ def test_suite_catches_broken_variant(variant: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("variant", sorted(FAITHFUL))
 def test_suite_passes_faithful_variant(variant: str, tmp_path: Path) -> None:
-    """Undocumented choices made differently from the mock are not violations."""
+    """Undocumented choices made differently from the mock are not violations; where a correct client
+    cannot tell the difference, or a documented feature is missing, the report says so without failing."""
     result = run_suite_against_variant(variant, tmp_path / "report.json")
     assert result.returncode == 0, f"{variant} flagged:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["failures"] == []
+    shown = {(finding["severity"], finding["check"]) for finding in report["warnings"] + report["unsupported"]}
+    assert FAITHFUL_FINDINGS.get(variant, set()) <= shown, f"{variant}: findings {shown}"
+    for finding in report["warnings"] + report["unsupported"]:
+        assert finding["curl"].startswith("curl ") and "key-one" not in finding["curl"]
 
 
 def test_unreachable_target_exits_2_with_one_line() -> None:
@@ -109,3 +116,16 @@ def test_curl_lines_hide_keys_without_mangling_headers(key: str) -> None:
                       {key: "$API_KEY"})
     assert line == ("curl -X POST http://127.0.0.1:1/v1/x -H \"Authorization: Bearer $API_KEY\" "
                     "--data-raw '{\"a\": 1}'")
+
+
+@pytest.mark.parametrize(("grounds", "status", "severity"), [
+    ("answer", 200, "failure"), ("answer", 400, "failure"), ("answer", 500, "failure"),
+    ("documented", 200, "failure"), ("documented", 422, "warning"), ("documented", 302, "failure"),
+    ("vendor_refuses", 200, "warning"), ("vendor_refuses", 422, "warning"), ("vendor_refuses", 500, "failure"),
+])
+def test_a_probe_answered_otherwise_is_judged_by_its_grounds(grounds: str, status: int, severity: str) -> None:
+    from conformance.context import verdict_for
+    from conformance.vocabulary import Grounds, Probe, Request
+
+    probe = Probe(Request("op", "GET", "/x"), 400, grounds=Grounds(grounds))
+    assert verdict_for(probe, status).value == severity

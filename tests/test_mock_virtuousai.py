@@ -102,7 +102,10 @@ async def test_threads_walk_newest_activity_first_and_cursor_survives_new_thread
 
 async def test_bulk_delete_counts_what_it_deleted(vai: httpx.AsyncClient) -> None:
     ids = [(await new_thread(vai))["id"] for _ in range(4)]
-    body = {"threadIds": [ids[0], ids[1], ids[1].replace("-", ""), UNKNOWN, "not-a-uuid"]}
+    not_uuid = await call(vai, "POST", "/chat/threads/bulk-delete", json={"threadIds": [ids[0], "not-a-uuid"]})
+    assert not_uuid.status_code == 422 and not_uuid.json()["detail"][0]["loc"] == ["body", "threadIds", 1]
+    assert not_uuid.json()["detail"][0]["type"] == "uuid_parsing"
+    body = {"threadIds": [ids[0], ids[1], ids[1].replace("-", ""), UNKNOWN]}
     assert (await call(vai, "POST", "/chat/threads/bulk-delete", json=body)).json() == {"deletedCount": 2}
     assert (await call(vai, "GET", f"/chat/threads/{ids[0]}")).status_code == 404
     assert (await call(vai, "POST", "/chat/threads/bulk-delete", json={})).json() == {"deletedCount": 0}

@@ -8,7 +8,9 @@ A family's variants module (``tests/<family>_variants.py``) defines ``BROKEN`` a
 from __future__ import annotations
 
 import argparse
+import contextvars
 import dataclasses
+import json
 import socket
 import tempfile
 import typing as t
@@ -20,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.errors import ErrorResponse, MockError
 from mockserver.family import Family
-from mockserver.store import MemoryStore
+from mockserver.store import MemoryCollection, MemoryStore
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +84,154 @@ def no_key_needed(credential_headers: t.Sequence[bytes] = (b"authorization",)) -
         return serve
 
     return wrap
+
+
+@dataclasses.dataclass(frozen=True)
+class Edited:
+    """A request as an ``edit_requests`` edit leaves it: its query string and body."""
+
+    query: str
+    body: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """An answer an ``edit_requests`` edit gives instead of passing the request on."""
+
+    status: int
+    body: dict
+
+
+RequestEdit = t.Callable[[str, str, str, bytes], "Edited | Answer | None"]
+
+
+def edit_requests(edit: RequestEdit) -> Callable[[ASGIApp], ASGIApp]:
+    """Requests passed through ``edit(method, path, query, body)`` first: it may rewrite the query and body
+    (``Edited``), answer in the app's place (``Answer``), or leave the request alone (None)."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            chunks = []
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            body = b"".join(chunks)
+            outcome = edit(scope["method"], scope["path"], scope["query_string"].decode("latin-1"), body)
+            if isinstance(outcome, Answer):
+                payload = json.dumps(outcome.body).encode()
+                await send({"type": "http.response.start", "status": outcome.status,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(payload)).encode())]})
+                await send({"type": "http.response.body", "body": payload})
+                return
+            if outcome is not None:
+                body = outcome.body
+                headers = [(name, value) for name, value in scope["headers"] if name != b"content-length"]
+                if body:
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    if not any(name == b"content-type" for name, _ in headers):
+                        headers.append((b"content-type", b"application/json"))
+                scope = {**scope, "query_string": outcome.query.encode("latin-1"), "headers": headers}
+            sent = False
+
+            async def replay() -> dict:
+                nonlocal sent
+                if not sent:
+                    sent = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await app(scope, replay, send)
+
+        return serve
+
+    return wrap
+
+
+# Whether the request being served sent its key in ``X-API-Key`` (set by ``api_key_callers_see_everyone``).
+_VIA_API_KEY: contextvars.ContextVar[bool] = contextvars.ContextVar("via_api_key", default=False)
+
+
+class _LeakyCollection:
+    """A tenant's collection that also finds, changes and removes other tenants' records by key (adds
+    and pages go to the tenant's own)."""
+
+    def __init__(self, own: MemoryCollection, others: list[MemoryCollection]) -> None:
+        self._own, self._others = own, others
+
+    def _holder(self, key: str) -> MemoryCollection:
+        return next((c for c in self._others if key in c and key not in self._own), self._own)
+
+    def get(self, key: str):
+        return self._holder(key).get(key)
+
+    def replace(self, key: str, record) -> None:
+        self._holder(key).replace(key, record)
+
+    def remove(self, key: str):
+        return self._holder(key).remove(key)
+
+    def touch(self, key: str) -> None:
+        self._holder(key).touch(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._own or any(key in c for c in self._others)
+
+    def insert(self, key: str, record) -> None:
+        self._own.insert(key, record)
+
+    def page(self, **kwargs):
+        return self._own.page(**kwargs)
+
+    def __len__(self) -> int:
+        return len(self._own)
+
+    def __iter__(self):
+        return iter(self._own)
+
+    def __getattr__(self, name: str):
+        return getattr(self._own, name)  # anything else the collection offers, on the tenant's own
+
+
+class ApiKeyCallersSeeEveryoneStore(MemoryStore):
+    """Callers that send their key in ``X-API-Key`` find every tenant's records by id (Bearer callers are
+    isolated): serve with ``wrap=api_key_callers_see_everyone``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen: dict[str, None] = {}
+
+    def _leaky(self, tenant: str, name: str, own):
+        others = [found for other in self._seen if other != tenant and (found := self.find(other, name)) is not None]
+        return _LeakyCollection(own, others)
+
+    def collection(self, tenant: str, name: str, **options):
+        self._seen[tenant] = None
+        own = super().collection(tenant, name, **options)
+        return self._leaky(tenant, name, own) if _VIA_API_KEY.get() else own
+
+    def read(self, tenant: str, name: str):
+        own = super().read(tenant, name)  # the store's read-only lookup (where it has one)
+        return self._leaky(tenant, name, own) if _VIA_API_KEY.get() else own
+
+
+def api_key_callers_see_everyone(app: ASGIApp) -> ASGIApp:
+    """Marks requests that send ``X-API-Key`` (for ``ApiKeyCallersSeeEveryoneStore``)."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        via = scope["type"] == "http" and any(name == b"x-api-key" for name, _ in scope["headers"])
+        token = _VIA_API_KEY.set(via)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _VIA_API_KEY.reset(token)
+
+    return serve
 
 
 def serve_variant(variants: Mapping[str, Variant], description: str, argv: list[str] | None = None) -> None:

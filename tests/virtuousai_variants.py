@@ -10,6 +10,8 @@ Run one as a server: ``python -m tests.virtuousai_variants VARIANT --port 0``.
 
 from __future__ import annotations
 
+import json
+import re
 import typing as t
 from collections.abc import AsyncIterator, Callable
 
@@ -22,8 +24,12 @@ from mockserver.families import virtuousai as faithful
 from mockserver.family import Family
 from mockserver.responses import JSONResponse, json_response
 from tests.variants import (
+    ApiKeyCallersSeeEveryoneStore,
+    Edited,
     TenantBlindStore,
     Variant,
+    api_key_callers_see_everyone,
+    edit_requests,
     no_key_needed,
     serve_variant,
     with_errors,
@@ -266,6 +272,36 @@ def _allow_200_bulk_ids(spec: dict) -> None:
     spec["components"]["schemas"]["BulkDeleteRequest"]["properties"]["threadIds"]["maxItems"] = 200
 
 
+# Operations whose body has no required field: FastAPI takes a missing body as {} where the handler's body
+# parameter has a default.
+_OPTIONAL_BODIES = [
+    ("POST", re.compile(r"/chat/threads$")),
+    ("POST", re.compile(r"/chat/threads/bulk-delete$")),
+    ("PATCH", re.compile(r"/chat/threads/[^/]+$")),
+    ("POST", re.compile(r"/chat/threads/[^/]+/(attachments|crystallize|turns/cancel)$")),
+]
+_STREAM = re.compile(r"/chat/threads/[^/]+/turns/stream$")
+
+
+def _fastapi_lenient(method: str, path: str, query: str, body: bytes) -> Edited | None:
+    """As a FastAPI server may be where VirtuousAI documents nothing: a missing body is taken as {} where
+    every field is optional, and a turn whose messages are empty or end with an assistant message is
+    streamed (as a reply to an empty user message)."""
+    if not body and any(method == verb and pattern.search(path) for verb, pattern in _OPTIONAL_BODIES):
+        return Edited(query, b"{}")
+    if method == "POST" and _STREAM.search(path):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None
+        messages = parsed.get("messages") if isinstance(parsed, dict) else None
+        if isinstance(messages, list) and (not messages or isinstance(messages[-1], dict)
+                                           and messages[-1].get("role") != "user"):
+            continue_turn = {"id": "continue", "role": "user", "parts": [{"type": "text", "text": "(continue)"}]}
+            return Edited(query, json.dumps({**parsed, "messages": [*messages, continue_turn]}).encode())
+    return None
+
+
 def _handlers(handlers: type) -> Callable[[], Family]:
     return with_handlers(faithful.FAMILY, handlers)
 
@@ -307,6 +343,9 @@ BROKEN: dict[str, Variant] = {
                              wrap=no_key_needed(_CREDENTIALS)),
     "bulk-delete-101-ids": Variant("bulk delete takes more than 100 ids", "limits",
                                    with_spec(faithful.FAMILY, _allow_200_bulk_ids)),
+    "leaks-to-x-api-key": Variant("callers sending X-API-Key reach every tenant's threads (Bearer is isolated)",
+                                  "tenant_isolation", lambda: faithful.FAMILY, ApiKeyCallersSeeEveryoneStore,
+                                  wrap=api_key_callers_see_everyone),
 }
 
 FAITHFUL: dict[str, Variant] = {
@@ -321,6 +360,14 @@ FAITHFUL: dict[str, Variant] = {
                                  _handlers(_ExtraChunkTypes)),
     "two-text-blocks": Variant("the reply in two text blocks", "", _handlers(_TwoTextBlocks)),
     "bad-cursor-400": Variant("an undecodable cursor is a 400", "", _errors(_bad_cursor_400)),
+    # FastAPI-faithful where VirtuousAI documents nothing (non-UTF-8 bodies are a 400 "There was an error
+    # parsing the body" and non-UUID threadIds a 422 uuid_parsing in the mock itself).
+    "fastapi-lenient": Variant("a missing body is {}; turns without a last user message stream a reply", "",
+                               lambda: faithful.FAMILY, wrap=edit_requests(_fastapi_lenient)),
+}
+# What each faithful variant must show in the report besides passing: (severity, check) pairs.
+FAITHFUL_FINDINGS: dict[str, set[tuple[str, str]]] = {
+    "fastapi-lenient": {("warning", "error_envelope")},
 }
 VARIANTS = {**BROKEN, **FAITHFUL}
 

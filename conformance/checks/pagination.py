@@ -15,7 +15,7 @@ limit, in every order the list has. What every kind must do is checked here:
   is where new items go.
 What a kind's own fields must say (first/last ids, `count` and `next`/`previous` URLs, `total` and
 `pages`) is the kind's to check (`Paging.page_ok`, `Paging.end_ok`). Limits just outside the
-documented range are rejected.
+documented range are rejected (accepted: a failure; refused with another 4xx: a warning).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from conformance.context import CheckContext
 from conformance.paging import Listing, Walk
 from conformance.profiles.base import Profile
-from conformance.vocabulary import Exchange, Reason, Seeded
+from conformance.vocabulary import Exchange, Grounds, Reason, Seeded
 
 # N is drawn from 0..SMALL_MAX (or the list's max_seed if lower).
 SMALL_MAX = 25
@@ -185,7 +185,8 @@ def _limit_bounds(ctx: CheckContext[Profile], listing: Listing) -> None:
     for limit, reason in ((listing.min_limit - 1, Reason.BELOW_MINIMUM), (listing.max_limit + 1, Reason.ABOVE_MAXIMUM)):
         request = listing.request(seeded.scope, order=None, paging=listing.paging.first(limit))
         allowed = f"{listing.min_limit}..{listing.max_limit}"
-        probe = p.rejection(request, ("query", name), reason, why=f"for {name}={limit} (allowed {allowed})")
+        probe = p.rejection(request, ("query", name), reason, why=f"for {name}={limit} (allowed {allowed})",
+                            grounds=Grounds.DOCUMENTED)
         ctx.expect(ctx.send(request), probe)
     listing.discard(ctx, seeded)
 

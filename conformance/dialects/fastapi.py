@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from conformance.profiles.base import Profile
-from conformance.vocabulary import NOT_JSON, AnswerRule, Exchange, Probe, Reason, Request
+from conformance.vocabulary import NOT_JSON, AnswerRule, Exchange, Grounds, Probe, Reason, Request, Undo
 
 # The pydantic v2 error types that report each neutral reason.
 PYDANTIC_TYPES: dict[Reason, tuple[str, ...]] = {
@@ -70,9 +70,12 @@ class FastAPIErrors(Profile):
     error_schema: ClassVar[str] = "HTTPError"
     rejection_status: ClassVar[int] = 422
 
-    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "") -> Probe:
-        return Probe(request, self.rejection_status, why, validation_problems(location, reasons))
+    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "",
+                  grounds: Grounds = Grounds.VENDOR_REFUSES, undo: Undo | None = None) -> Probe:
+        return Probe(request, self.rejection_status, why, validation_problems(location, reasons), undo=undo,
+                     grounds=grounds)
 
-    def not_found(self, request: Request, why: str = "") -> Probe:
-        """A request for something that does not exist: 404 with a text detail."""
-        return Probe(request, self.not_found_status, why, detail_text)
+    def not_found(self, request: Request, why: str = "", grounds: Grounds = Grounds.ANSWER) -> Probe:
+        """A request for something that does not exist: 404 with a text detail (any other answer is a
+        failure, unless `grounds` says the 404 is only the contract's choice)."""
+        return Probe(request, self.not_found_status, why, detail_text, grounds=grounds)

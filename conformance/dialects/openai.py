@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from conformance.profiles.base import Profile
-from conformance.vocabulary import Probe, Reason, Request
+from conformance.vocabulary import Grounds, Probe, Reason, Request, Undo
 
 
 class OpenAIErrors(Profile):
@@ -21,9 +21,10 @@ class OpenAIErrors(Profile):
     rejection_status: ClassVar[int] = 400
     not_found_status: ClassVar[int] = 404
 
-    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "") -> Probe:
+    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "",
+                  grounds: Grounds = Grounds.VENDOR_REFUSES, undo: Undo | None = None) -> Probe:
         # OpenAI says where (`param`) but documents no reason words: the status is what a client can rely on.
-        return Probe(request, self.rejection_status, why)
+        return Probe(request, self.rejection_status, why, grounds=grounds, undo=undo)
 
     def not_found(self, request: Request, why: str = "") -> Probe:
         """A request for something that does not exist: 404 in the envelope (checked by error_envelope)."""

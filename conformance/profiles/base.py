@@ -33,7 +33,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from conformance.context import CheckContext, CheckFunction
 from conformance.spec import Spec, spec_path
-from conformance.vocabulary import NO_BODY, NOT_JSON, PRIMARY, Exchange, Fixture, LimitCase, Probe, Reason, Request
+from conformance.vocabulary import (
+    NO_BODY,
+    NOT_JSON,
+    PRIMARY,
+    Exchange,
+    Fixture,
+    Grounds,
+    LimitCase,
+    Probe,
+    Reason,
+    Request,
+    Undo,
+)
 
 if TYPE_CHECKING:
     from conformance.paging import Listing
@@ -140,6 +152,12 @@ class Profile(ABC):
         """Other documented ways of sending the same key; each must authenticate as `auth_headers` does."""
         return []
 
+    def credential_schemes(self, key: str) -> dict[str, dict[str, str]]:
+        """Every way the contract declares of sending a key, by name (`auth_headers` first): tenant_isolation
+        sends the second key's requests each way, skipping a way the target does not take at all."""
+        schemes = [self.auth_headers(key), *self.alternative_auth_headers(key)]
+        return {", ".join(headers): headers for headers in schemes}
+
     @abstractmethod
     def probe(self) -> Request:
         """A harmless request used to see whether the target answers at all."""
@@ -164,11 +182,13 @@ class Profile(ABC):
         _, schema = self.error_schema_for(exchange)
         return self.spec.schema_problems(schema, exchange.json)
 
-    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "") -> Probe:
+    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "",
+                  grounds: Grounds = Grounds.VENDOR_REFUSES, undo: Undo | None = None) -> Probe:
         """A probe for a request the family must reject as invalid, at `location` (e.g. ("query",
         "limit")) for one of `reasons` (any reason when none is given); dialects that report where and
-        why check it."""
-        return Probe(request, self.rejection_status, why)
+        why check it. By default the input is one the vendor would refuse (`Grounds.VENDOR_REFUSES`);
+        pass `Grounds.DOCUMENTED` for a limit or rule the vendor documents."""
+        return Probe(request, self.rejection_status, why, grounds=grounds, undo=undo)
 
     # --- fixtures and probes for the shared checks ---------------------------------------------
 
@@ -188,7 +208,9 @@ class Profile(ABC):
         return []
 
     def foreign_probes(self, fixture: Fixture) -> list[Probe]:
-        """Requests another tenant makes on the fixture; each must be refused as if it did not exist."""
+        """Requests another tenant makes on the fixture (reads and lists before writes); each must be refused
+        as if it did not exist. Only a 2xx (or a list showing the fixture) is a leak; name a documented
+        feature a probe relies on (`Probe.feature`) so a server without it is reported unsupported."""
         return []
 
     def error_probes(self, fixture: Fixture) -> list[Probe]:

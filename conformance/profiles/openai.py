@@ -17,7 +17,7 @@ from typing import Any
 from conformance.dialects.openai import OpenAIErrors
 from conformance.paging import CursorPaging
 from conformance.shapes.conversation_items import ConversationProfile, Pagination
-from conformance.vocabulary import MISSING, Fixture, LimitCase, Probe, Request
+from conformance.vocabulary import MISSING, Exchange, Fixture, Grounds, LimitCase, Probe, Request
 
 UNKNOWN_CONVERSATION = "conv_" + "0" * 48
 UNKNOWN_ITEM = "msg_" + "0" * 48
@@ -133,33 +133,44 @@ class OpenAIProfile(ConversationProfile, OpenAIErrors):
     def more_foreign_probes(self, conversation_id: str, item_id: str) -> list[Probe]:
         # An item reference only resolves to items the caller's key stored.
         reference = {"type": "item_reference", "id": item_id}
-        return [Probe(self.create_conversation(items=[reference]), self.not_found_status, undo=self.undo_create)]
+        return [Probe(self.create_conversation(items=[reference]), self.not_found_status, undo=self.undo_create,
+                      feature="item_reference items")]
 
     def error_probes(self, fixture: Fixture) -> list[Probe]:
-        conversation_id, item_id = fixture["conversation"], fixture["item"]
-        return [Probe(request, status) for request, status in self._error_cases(conversation_id, item_id)]
-
-    def _error_cases(self, conversation_id: str, item_id: str) -> list[tuple[Request, int]]:
+        """Unknown ids must be 404 (any other answer is a failure); the list limit's documented bounds
+        must be enforced; everything else here is input OpenAI refuses without documenting a rule a client
+        could rely on (unknown fields, unknown values, wrong types, malformed JSON): accepting it, or another
+        4xx, is a warning."""
+        conversation_id = fixture["conversation"]
         p = self.pagination
-        return [
-            (self.get_conversation(UNKNOWN_CONVERSATION), 404),
-            (self.delete_conversation(UNKNOWN_CONVERSATION), 404),
-            (self.list_items(UNKNOWN_CONVERSATION), 404),
-            (self.get_item(conversation_id, UNKNOWN_ITEM), 404),
-            (self.delete_item(conversation_id, UNKNOWN_ITEM), 404),
-            (self.list_items(conversation_id, paging=p.paging.first(p.min_limit - 1)), 400),
-            (self.list_items(conversation_id, paging=p.paging.first(p.max_limit + 1)), 400),
-            (self.list_items(conversation_id, order="sideways"), 400),
-            (self.request("createConversation", content=b'{"metadata": {"a": "b"'), 400),
-            (self.request("createConversation", json={"colour": "blue"}), 400),
-            (self.request("createConversation", json={"metadata": {"k": 1}}), 400),
-            (self.request("updateConversation", json={}, conversation_id=conversation_id), 400),
-            (self.request("createConversationItems", json={"items": "x"}, conversation_id=conversation_id), 400),
-            (self.create_items(conversation_id, [{"type": "no_such_type"}]), 400),
+        answer, documented, refused = Grounds.ANSWER, Grounds.DOCUMENTED, Grounds.VENDOR_REFUSES
+        cases: list[tuple[Request, int, Grounds]] = [
+            (self.get_conversation(UNKNOWN_CONVERSATION), 404, answer),
+            (self.delete_conversation(UNKNOWN_CONVERSATION), 404, answer),
+            (self.list_items(UNKNOWN_CONVERSATION), 404, answer),
+            (self.get_item(conversation_id, UNKNOWN_ITEM), 404, answer),
+            (self.delete_item(conversation_id, UNKNOWN_ITEM), 404, answer),
+            # "limit can range between 1 and 100".
+            (self.list_items(conversation_id, paging=p.paging.first(p.min_limit - 1)), 400, documented),
+            (self.list_items(conversation_id, paging=p.paging.first(p.max_limit + 1)), 400, documented),
+            (self.list_items(conversation_id, order="sideways"), 400, refused),
+            (self.request("createConversation", content=b'{"metadata": {"a": "b"'), 400, refused),
+            (self.request("createConversation", json={"colour": "blue"}), 400, refused),
+            (self.request("createConversation", json={"metadata": {"k": 1}}), 400, refused),
+            (self.request("updateConversation", json={}, conversation_id=conversation_id), 400, refused),
+            (self.request("createConversationItems", json={"items": "x"}, conversation_id=conversation_id), 400,
+             refused),
+            (self.create_items(conversation_id, [{"type": "no_such_type"}]), 400, refused),
             # Not in the contract's paths, but OpenAI answers any unknown URL with a 404 in its envelope.
             (Request("(unknown route)", "GET", "/conversations/{conversation_id}/no_such_route",
-                     {"conversation_id": conversation_id}), 404),
+                     {"conversation_id": conversation_id}), 404, documented),
         ]
+        return [Probe(request, status, undo=self._undo_created, grounds=grounds)
+                for request, status, grounds in cases]
+
+    def _undo_created(self, exchange: Exchange) -> Request | None:
+        """Undo a probe wrongly accepted: delete a conversation it created (never the fixture)."""
+        return self.undo_create(exchange) if exchange.request.operation_id == "createConversation" else None
 
     def limit_cases(self, fixture: Fixture) -> list[LimitCase]:
         conversation_id = fixture["conversation"]

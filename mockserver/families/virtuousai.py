@@ -30,7 +30,7 @@ from mockserver.quota import QuotaExceeded
 from mockserver.responses import JSONResponse, json_response
 from mockserver.runs import Run, RunRegistry, ScopeBusy
 from mockserver.sse import delta_delay, event_stream
-from mockserver.store import Collection, Store
+from mockserver.store import Collection, Store, outside_transactions
 
 THREADS = "threads"
 TURNS = "turns"  # every turn of the tenant, for GET /chat/turns/{id}
@@ -329,8 +329,10 @@ class ChatHandlers:
 
     def _end_abandoned_run(self, tenant: str, thread_id: str, run: Run, prompt: str, reply: str,
                            message_id: str) -> None:
-        if self.runs.finish(run):
-            self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
+        # Run by the garbage collector, possibly inside another request's transaction: not part of it.
+        with outside_transactions():
+            if self.runs.finish(run):
+                self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
 
     async def _turn_chunks(self, tenant: str, thread_id: str, run: Run, prompt: str,
                            reply: str, message_id: str) -> t.AsyncIterator[t.Any]:

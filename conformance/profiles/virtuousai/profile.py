@@ -26,7 +26,7 @@ from conformance.profiles.virtuousai.lifecycle import lifecycle
 from conformance.profiles.virtuousai.listings import MessagesListing, ThreadsListing
 from conformance.profiles.virtuousai.rules import OTHER_UNKNOWN_ID, UNKNOWN_ID
 from conformance.profiles.virtuousai.turns import turns
-from conformance.vocabulary import PRIMARY, Exchange, Fixture, LimitCase, Probe, Reason, Request
+from conformance.vocabulary import PRIMARY, Exchange, Fixture, Grounds, LimitCase, Probe, Reason, Request
 
 
 class VirtuousAIProfile(FastAPIErrors):
@@ -64,6 +64,11 @@ class VirtuousAIProfile(FastAPIErrors):
         # The reference lists X-API-Key on every operation. The `vai_token` cookie is the web app's
         # session token, not necessarily an API key, so it is not tried.
         return [{"X-API-Key": key}]
+
+    def credential_schemes(self, key: str) -> dict[str, dict[str, str]]:
+        # The contract declares all four; a server isolating Bearer callers may still leak to the others.
+        return {**super().credential_schemes(key), "vai_token cookie": {"Cookie": f"vai_token={key}"},
+                "vai_token header": {"vai_token": key}}
 
     def probe(self) -> Request:
         return self.api.get_thread(UNKNOWN_ID)
@@ -166,16 +171,20 @@ class VirtuousAIProfile(FastAPIErrors):
             count = exchange.json.get("deletedCount") if isinstance(exchange.json, dict) else None
             return [] if count == 0 else [f"deletedCount 0 (the thread is another key's), got {count!r}"]
 
+        # Reads and lists first, then writes: a write that leaks would hide what the reads show.
         return [
             Probe(a.list_threads(limit=100), 200, "(a list without the other key's threads)", not_listed),
-            Probe(a.bulk_delete({"threadIds": [tid]}), 200, "(another key's thread is skipped)", none_deleted),
             *(self.not_found(request) for request in self._every_operation(fixture)),
+            Probe(a.bulk_delete({"threadIds": [tid]}), 200, "(another key's thread is skipped)", none_deleted),
         ]
 
     def error_probes(self, fixture: Fixture) -> list[Probe]:
+        """Unknown ids must be 404 (any other answer is a failure); the documented list bounds must be
+        enforced; the rest is input VirtuousAI (FastAPI) refuses without documenting a rule a client could
+        rely on: accepting it, or refusing it with another 4xx, is a warning. What VirtuousAI documents no
+        rule for at all (a turn whose messages are empty or end with an assistant message) is not probed."""
         a, tid, reject = self.api, fixture["thread"], self.rejection
-        user_turn_only = {"trigger": "submit-message", "id": tid,
-                          "messages": [{"id": "m1", "role": "assistant", "parts": [{"type": "text", "text": "hi"}]}]}
+        documented, refused = Grounds.DOCUMENTED, Grounds.VENDOR_REFUSES
         return [
             self.not_found(a.get_thread(UNKNOWN_ID)),
             self.not_found(a.update_thread(UNKNOWN_ID, {"title": "x"})),
@@ -189,39 +198,46 @@ class VirtuousAIProfile(FastAPIErrors):
             self.not_found(a.list_attachments(UNKNOWN_ID)),
             self.not_found(a.create_feedback(UNKNOWN_ID, {"rating": "positive"})),
             self.not_found(a.crystallize(UNKNOWN_ID, {})),
+            # The contract's choices: VirtuousAI documents no check that these ids belong to the thread.
             self.not_found(a.create_feedback(tid, {"rating": "positive", "messageId": OTHER_UNKNOWN_ID}),
-                           "(the message is not in the thread)"),
+                           "(the message is not in the thread)", refused),
             self.not_found(a.create_feedback(tid, {"rating": "positive", "turnId": OTHER_UNKNOWN_ID}),
-                           "(the turn is not in the thread)"),
+                           "(the turn is not in the thread)", refused),
             self.not_found(a.create_attachment(tid, str(uuid.uuid4()), message_id=OTHER_UNKNOWN_ID),
-                           "(the message is not in the thread)"),
+                           "(the message is not in the thread)", refused),
             reject(a.get_thread("not-a-uuid"), ("path", "thread_id"), Reason.NOT_A_UUID),
             reject(a.get_turn("not-a-uuid"), ("path", "turn_id"), Reason.NOT_A_UUID),
             reject(a.get_attachment("12345"), ("path", "attachment_id"), Reason.NOT_A_UUID),
-            reject(a.list_threads(limit=0), ("query", "limit"), Reason.BELOW_MINIMUM),
+            reject(a.list_threads(limit=0), ("query", "limit"), Reason.BELOW_MINIMUM, grounds=documented),
             reject(a.list_threads(limit="many"), ("query", "limit"), Reason.NOT_AN_INTEGER),
-            reject(a.list_messages(tid, limit=201), ("query", "limit"), Reason.ABOVE_MAXIMUM),
+            reject(a.list_messages(tid, limit=201), ("query", "limit"), Reason.ABOVE_MAXIMUM, grounds=documented),
             reject(a.list_attachments(tid, offset=-1), ("query", "offset"), Reason.BELOW_MINIMUM),
             reject(a.create_attachment(tid, None), ("query", "artifact_id"), Reason.MISSING),
             reject(a.create_attachment(tid, "artifact-7"), ("query", "artifact_id"), Reason.NOT_A_UUID),
             reject(a.create_feedback(tid, {"rating": "meh"}), ("body", "rating"), Reason.NOT_ONE_OF),
             reject(a.create_feedback(tid, {"comment": "no rating"}), ("body", "rating"), Reason.MISSING),
             reject(a.bulk_delete({"threadIds": "all of them"}), ("body", "threadIds"), Reason.NOT_A_LIST),
-            reject(a.create_thread({"metadata": "not an object"}), ("body", "metadata"), Reason.NOT_AN_OBJECT),
-            reject(a.request(api.CREATE_THREAD, content=b'{"title": "unterminated'), ("body",), Reason.MALFORMED_JSON),
-            reject(a.request(api.STREAM_TURN, json={"trigger": "submit-message", "id": tid, "messages": []},
-                             thread_id=tid), ("body",)),
-            reject(a.request(api.STREAM_TURN, json=user_turn_only, thread_id=tid), ("body",),
-                   why="(the last message must be a user message)"),
+            reject(a.create_thread({"metadata": "not an object"}), ("body", "metadata"), Reason.NOT_AN_OBJECT,
+                   undo=self._undo_created_thread),
+            reject(a.request(api.CREATE_THREAD, content=b'{"title": "unterminated'), ("body",), Reason.MALFORMED_JSON,
+                   undo=self._undo_created_thread),
+            # The body is required, though every field in it is optional (a server may take none as {}).
+            reject(a.request(api.CREATE_THREAD), ("body",), Reason.MISSING, undo=self._undo_created_thread),
             # Cursors are opaque; one that cannot be decoded is refused (the contract chose 422 on
             # ["query", "cursor"]; a 400 with a text detail is as plausible).
             Probe(a.list_threads(cursor="not a cursor"), (400, 422), "for a cursor nobody handed out",
-                  self._cursor_refusal),
+                  self._cursor_refusal, grounds=refused),
             Probe(a.list_messages(tid, cursor="not a cursor"), (400, 422), "for a cursor nobody handed out",
-                  self._cursor_refusal),
+                  self._cursor_refusal, grounds=refused),
             # Not in the contract's paths: FastAPI answers any unknown URL with 404 {"detail": "Not Found"}.
-            self.not_found(Request("(unknown route)", "GET", "/chat/no_such_route")),
+            self.not_found(Request("(unknown route)", "GET", "/chat/no_such_route"), grounds=documented),
         ]
+
+    def _undo_created_thread(self, exchange: Exchange) -> Request | None:
+        """Delete the thread a create wrongly accepted made."""
+        body = exchange.json
+        made = body.get("id") if exchange.request.operation_id == api.CREATE_THREAD and isinstance(body, dict) else None
+        return self.api.delete_thread(made) if isinstance(made, str) and made else None
 
     @staticmethod
     def _cursor_refusal(exchange: Exchange) -> list[str]:
@@ -235,6 +251,7 @@ class VirtuousAIProfile(FastAPIErrors):
         assert listing_min is not None and listing_max is not None
         too_many = [tid] + [str(uuid.uuid4()) for _ in range(most)]
         unknown = [str(uuid.uuid4()) for _ in range(most)]
+        unshown = Grounds.VENDOR_REFUSES
 
         def deleted_none(exchange: Exchange) -> list[str]:
             count = exchange.json.get("deletedCount") if isinstance(exchange.json, dict) else None
@@ -246,13 +263,16 @@ class VirtuousAIProfile(FastAPIErrors):
                       problems=validation_problems(("body", "threadIds"), (Reason.TOO_LONG,))),
             LimitCase(f"bulk-delete of {most} ids (limit {most})", a.bulk_delete({"threadIds": unknown}), True,
                       problems=deleted_none),
+            # The attachment list's bounds are the contract's (VirtuousAI's reference does not show them).
             LimitCase(f"attachments limit={listing_max + 1} (allowed {listing_min}..{listing_max})",
                       a.list_attachments(tid, limit=listing_max + 1), False,
-                      problems=validation_problems(("query", "limit"), (Reason.ABOVE_MAXIMUM,))),
+                      problems=validation_problems(("query", "limit"), (Reason.ABOVE_MAXIMUM,)), grounds=unshown),
             LimitCase(f"attachments limit={listing_min - 1}", a.list_attachments(tid, limit=listing_min - 1), False,
-                      problems=validation_problems(("query", "limit"), (Reason.BELOW_MINIMUM,))),
-            LimitCase(f"attachments limit={listing_max}", a.list_attachments(tid, limit=listing_max), True),
-            LimitCase(f"attachments limit={listing_min}", a.list_attachments(tid, limit=listing_min), True),
+                      problems=validation_problems(("query", "limit"), (Reason.BELOW_MINIMUM,)), grounds=unshown),
+            LimitCase(f"attachments limit={listing_max}", a.list_attachments(tid, limit=listing_max), True,
+                      grounds=unshown),
+            LimitCase(f"attachments limit={listing_min}", a.list_attachments(tid, limit=listing_min), True,
+                      grounds=unshown),
         ]
 
     @property
