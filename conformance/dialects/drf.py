@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from conformance.profiles.base import Profile
-from conformance.vocabulary import NOT_JSON, AnswerRule, Exchange, Probe, Reason, Request
+from conformance.vocabulary import NOT_JSON, AnswerRule, Exchange, Grounds, Probe, Reason, Request, Undo
 
 # The DRF codes (after exceptions-hog's `invalid` → `invalid_input`) that report each neutral reason.
 DRF_CODES: dict[Reason, tuple[str, ...]] = {
@@ -103,8 +103,9 @@ class DRFErrors(Profile):
     rejection_status: ClassVar[int] = 400
     not_found_status: ClassVar[int] = 404
 
-    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "") -> Probe:
-        return Probe(request, self.rejection_status, why, field_error(location, reasons))
+    def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "",
+                  grounds: Grounds = Grounds.VENDOR_REFUSES, undo: Undo | None = None) -> Probe:
+        return Probe(request, self.rejection_status, why, field_error(location, reasons), undo=undo, grounds=grounds)
 
     def not_found(self, request: Request, why: str = "") -> Probe:
         """A request for something that does not exist: 404 `invalid_request`/`not_found`."""
