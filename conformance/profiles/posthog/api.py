@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from conformance.context import CheckContext
@@ -204,16 +203,6 @@ def kinds(messages: list[dict[str, Any]]) -> list[tuple[Any, Any]]:
     """(type, content) of each message, for comparing conversations."""
     return [(m.get("type"), m.get("content")) for m in messages]
 
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 date-time, or None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def long_prompt(words: int = 300) -> str:

@@ -23,7 +23,7 @@ from conformance.profiles.posthog.api import Context
 from conformance.profiles.posthog.stream import event_name, final_ai
 from conformance.sse import Frame
 from conformance.streaming import checked_frames, require_stream
-from conformance.vocabulary import Probe
+from conformance.vocabulary import Probe, parse_time
 
 
 def final_received(live: LiveStream) -> bool:
@@ -80,7 +80,7 @@ def runs(ctx: Context) -> None:
     if stored != expected:
         ctx.fail(got, f"the messages before the run, then the human message sent and the reply streamed "
                  f"({len(expected)} messages)", f"{len(stored)} messages, ending {[kind for kind, _ in stored[-3:]]}")
-    moved_from, moved_to = api.parse_time(before.get("updated_at")), api.parse_time(after.get("updated_at"))
+    moved_from, moved_to = parse_time(before.get("updated_at")), parse_time(after.get("updated_at"))
     if moved_from is None or moved_to is None or not moved_to > moved_from:
         ctx.fail(got, f"updated_at later than before the run ({before.get('updated_at')!r})",
                  f"updated_at {after.get('updated_at')!r}")

@@ -4,12 +4,12 @@ steps every VirtuousAI check takes (make a thread, run a turn to its end, read e
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from conformance.context import CheckContext
 from conformance.streaming import StreamedTurn, stream_turn
-from conformance.vocabulary import NO_BODY, PRIMARY, Fixture, Request
+from conformance.vocabulary import NO_BODY, PRIMARY, Fixture, Request, parse_time
 
 if TYPE_CHECKING:
     from conformance.profiles.virtuousai.profile import VirtuousAIProfile
@@ -182,16 +182,6 @@ class ChatAPI:
                 break
         return ids
 
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 date-time (as the contract's `format: date-time`), or None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def time_order_problems(body: dict[str, Any], names: tuple[str, ...]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from conformance.profiles.virtuousai import api
 from conformance.profiles.virtuousai.api import Context
-from conformance.vocabulary import Exchange
+from conformance.vocabulary import Exchange, parse_time
 
 # Nothing was created by a conformant server before this (2020-01-01T00:00:00Z); clocks may differ a day.
 EARLIEST_PLAUSIBLE = 1_577_836_800
@@ -24,7 +24,7 @@ CLOCK_SKEW = 86_400
 
 
 def _check_times(ctx: Context, exchange: Exchange, thread: dict[str, Any]) -> None:
-    created = api.parse_time(thread.get("createdAt"))
+    created = parse_time(thread.get("createdAt"))
     if created is None or not EARLIEST_PLAUSIBLE <= created.timestamp() <= time.time() + CLOCK_SKEW:
         ctx.fail(exchange, "createdAt: a date-time of about now", f"createdAt {thread.get('createdAt')!r}")
     for problem in api.time_order_problems(thread, ("createdAt", "updatedAt")):
