@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from conformance.context import CheckContext, CheckFunction
 from conformance.dialects.drf import DRFErrors, field_error, hog_error
+from conformance.dialects.fastapi import detail_text
 from conformance.profiles.base import ProfileOption
 from conformance.profiles.posthog import api
 from conformance.profiles.posthog.api import OTHER_UNKNOWN_ID, UNKNOWN_ID, new_id
@@ -47,12 +48,8 @@ def view_error(*texts: str) -> AnswerRule:
     return problems
 
 
-def detail_only(exchange: Exchange) -> list[str]:
-    """The queue item view's own 404: `{"detail": "<text>"}`."""
-    body = exchange.json
-    if body is NOT_JSON or not isinstance(body, dict) or not isinstance(body.get("detail"), str):
-        return [f'a body {{"detail": "..."}}: {exchange.excerpt()}']
-    return []
+# The queue item view's own 404 is a bare `{"detail": "<text>"}`, the same body rule as FastAPI's text errors.
+detail_only = detail_text
 
 
 def either(*rules: AnswerRule) -> AnswerRule:
