@@ -9,9 +9,10 @@ queue of at most two messages drained when a run ends.
 State: per API key (the key is its user and its own organisation) and project id (``@current`` is project
 ``1``). A conversation id is global, as PostHog's primary key is: ``owners`` says whose it is.
 
-A run is a background task, not the response: it writes its events to a ``RunLog`` that any number of
-streams follow from its start (the create call's, and every ``content: null`` reconnect), so a client that
-goes away stops nothing. Whether a run completes or is cancelled is decided once by ``RunRegistry``.
+A run is a background task, not the response: it writes its events to a ``RunLog`` (``mockserver.run_log``)
+that any number of streams follow from its start (the create call's, and every ``content: null``
+reconnect), so a client that goes away stops nothing. Whether a run completes or is cancelled is decided
+once by ``RunRegistry``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 import re
 import typing as t
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from connexion import request
 from starlette.datastructures import URL
@@ -35,7 +36,8 @@ from mockserver.ids import iso_now, new_uuid
 from mockserver.paging import offset_page
 from mockserver.quota import QuotaExceeded
 from mockserver.responses import JSONResponse, json_response
-from mockserver.runs import Run, RunRegistry
+from mockserver.run_log import RunLog, RunTasks
+from mockserver.runs import RunRegistry
 from mockserver.sse import NamedEvent, delta_delay, event_stream
 from mockserver.store import Collection, Store
 
@@ -49,8 +51,6 @@ WORDS_PER_CHUNK = 3
 MAX_CHUNKS = 40
 """Chunks of one reply at most: each chunk repeats the text so far, so a long reply is cut into fewer, longer
 steps, and a run costs at most ``MAX_CHUNKS`` times the reply in memory and on the wire."""
-FOLLOW_TIMEOUT = 60.0
-"""Longest a stream waits for the next event of its run, beyond the stream delay, before it gives up."""
 REPLY_PREAMBLE = "This is the mock PostHog AI's answer, made from your message. You asked: "
 OTHER_USERS = "Cannot access other users' conversations"
 NON_EXISTENT = "Cannot stream from non-existent conversation"
@@ -160,44 +160,9 @@ def _clean_content(value: str, attr: str = "content") -> str:
     return value
 
 
-@dataclass(eq=False)
-class RunLog:
-    """The events of one run, in order, for every stream that follows it from its start."""
-
-    run: Run
-    events: list[NamedEvent] = field(default_factory=list)
-    ended: bool = False
-    _signal: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def add(self, event: NamedEvent) -> None:
-        self.events.append(event)
-        self._wake()
-
-    def end(self) -> None:
-        self.ended = True
-        self._wake()
-
-    def _wake(self) -> None:
-        self._signal.set()
-        self._signal = asyncio.Event()
-
-    async def follow(self, replay: bool = False) -> t.AsyncIterator[NamedEvent]:
-        """Every event from the first, then each one as it comes, until the run ends; a ``replay`` (a
-        reconnect) leaves out the ``conversation`` event, which only the call that created it gets."""
-        sent = 0
-        while True:
-            signal = self._signal
-            while sent < len(self.events):
-                event = self.events[sent]
-                sent += 1
-                if not (replay and event.name == "conversation"):
-                    yield event
-            if self.ended:
-                return
-            try:
-                await asyncio.wait_for(signal.wait(), FOLLOW_TIMEOUT + delta_delay())
-            except asyncio.TimeoutError:
-                return
+def _is_conversation_event(event: NamedEvent) -> bool:
+    """The ``conversation`` event, which only the call that created the conversation gets (not a replay)."""
+    return event.name == "conversation"
 
 
 @dataclass(frozen=True)
@@ -219,10 +184,10 @@ class ConversationHandlers:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.runs = RunRegistry()
-        self.logs: dict[tuple[str, str], RunLog] = {}
+        self.logs: dict[tuple[str, str], RunLog[NamedEvent]] = {}
         self.owners: dict[str, tuple[str, str]] = {}
         """conversation id → (API key, project): conversation ids are global."""
-        self._tasks: set[asyncio.Task] = set()
+        self.tasks = RunTasks()
 
     def operations(self) -> dict[str, t.Callable]:
         return {
@@ -353,10 +318,10 @@ class ConversationHandlers:
         active = self.logs.get((tenant, conversation_id))
         if active is None:  # idle (the mock has no approvals for a ``resume_payload`` to resume)
             raise invalid_input(IDLE_CONTINUE)
-        return event_stream(active.follow(replay=True))
+        return event_stream(active.follow(skip=_is_conversation_event))
 
     def _start_run(self, tenant: str, project: str, conversation_id: str, turn: Turn, changes: dict[str, t.Any],
-                   is_new: bool) -> RunLog:
+                   is_new: bool) -> RunLog[NamedEvent]:
         """Claim the conversation for a run, store its human message and start its task (all in one step)."""
         if self.runs.active(tenant, conversation_id) is not None:  # unreachable: status is in_progress then
             raise DrfError(409, "server_error", "conflict", BUSY)
@@ -364,16 +329,15 @@ class ConversationHandlers:
         self.store.collection(tenant, _messages_of(conversation_id), cursor_keys=False).insert(human["id"], human)
         run = self.runs.start(tenant, conversation_id, new_uuid())
         record = self._save(tenant, project, conversation_id, {**changes, "status": "in_progress"})
-        log = self.logs[(tenant, conversation_id)] = RunLog(run)
+        log = self.logs[(tenant, conversation_id)] = RunLog[NamedEvent](run)
         if is_new:
             log.add(NamedEvent("conversation", json.dumps(self._public(tenant, record))))
         log.add(NamedEvent("message", streamed(human)))
-        task = asyncio.get_running_loop().create_task(self._drive(tenant, project, conversation_id, turn, log))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.tasks.spawn(self._drive(tenant, project, conversation_id, turn, log))
         return log
 
-    async def _drive(self, tenant: str, project: str, conversation_id: str, turn: Turn, log: RunLog) -> None:
+    async def _drive(self, tenant: str, project: str, conversation_id: str, turn: Turn,
+                     log: RunLog[NamedEvent]) -> None:
         """The run: cumulative ai chunks, then (unless cancelled meanwhile) the final message, the title,
         the status back to idle, and the next queued message's run."""
         run = log.run

@@ -3,7 +3,8 @@
 Behaviour follows ``openapi/virtuousai-chat.yaml`` and the choices written in its descriptions: UUID ids,
 ISO 8601 timestamps, camelCase, FastAPI's error bodies (``mockserver.fastapi_errors``), opaque
 cursors (``mockserver.cursors``), threads ordered by last activity, and a turn streamed in the Vercel AI
-SDK v6 UI Message Stream protocol (``mockserver.sse``) whose reply is derived from the input text.
+SDK v6 UI Message Stream protocol (``mockserver.ui_message_stream``, over ``mockserver.sse``) whose reply is
+derived from the input text.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-import re
 import typing as t
 import uuid
 import weakref
@@ -19,6 +19,7 @@ import weakref
 from connexion import request
 from starlette.responses import Response
 
+from mockserver import ui_message_stream as ui
 from mockserver.auth import current_tenant
 from mockserver.cursors import decode_cursor, encode_cursor
 from mockserver.errors import Conflict, InvalidRequest, MockError, NotFound, Violation
@@ -31,15 +32,14 @@ from mockserver.responses import JSONResponse, json_response
 from mockserver.runs import Run, RunRegistry, ScopeBusy
 from mockserver.sse import delta_delay, event_stream
 from mockserver.store import Collection, Store, outside_transactions
+from mockserver.ui_message_stream import split_deltas
 
 THREADS = "threads"
 TURNS = "turns"  # every turn of the tenant, for GET /chat/turns/{id}
 ATTACHMENTS = "attachments"  # every attachment of the tenant, for /chat/attachments/{id}
 MODEL_ID = "convo-mock-echo-1"
 PREVIEW_LENGTH = 100
-WORDS_PER_DELTA = 3
 REPLY_PREAMBLE = "This is the mock assistant's reply, made from your message. You wrote: "
-STREAM_HEADERS = {"x-vercel-ai-ui-message-stream": "v1"}
 ARTIFACT_TYPES = (
     ("pdf", "application/pdf"),
     ("png", "image/png"),
@@ -79,12 +79,6 @@ def user_id(tenant: str) -> str:
 def reply_to(text: str) -> str:
     """The mock assistant's answer: deterministic, and longer for longer input."""
     return REPLY_PREAMBLE + " ".join(text.split())
-
-
-def split_deltas(text: str) -> list[str]:
-    """The reply cut into deltas of a few words each (their concatenation is the reply)."""
-    words = re.findall(r"\S+\s*", text)
-    return ["".join(words[i:i + WORDS_PER_DELTA]) for i in range(0, len(words), WORDS_PER_DELTA)] or [text]
 
 
 def usage_for(prompt: str, reply: str) -> dict:
@@ -325,7 +319,7 @@ class ChatHandlers:
         chunks = self._turn_chunks(tenant, thread_id, run, text, reply, message_id)
         # a stream dropped before its first frame never runs its ``finally``: its turn completes when it goes
         weakref.finalize(chunks, self._end_abandoned_run, tenant, thread_id, run, text, reply, message_id)
-        return event_stream(chunks, STREAM_HEADERS)
+        return event_stream(chunks, ui.HEADERS)
 
     def _end_abandoned_run(self, tenant: str, thread_id: str, run: Run, prompt: str, reply: str,
                            message_id: str) -> None:
@@ -341,32 +335,31 @@ class ChatHandlers:
         Whether the turn completes is decided once, by ``runs.finish`` after the last delta: if the run
         was cancelled first (at any point, even while the last frame waited for a slow reader), the
         stream aborts and the turn stays cancelled."""
-        text_id = f"text-{new_uuid()[:8]}"
+        text_id = ui.new_text_id()
         try:
             if not run.active:  # cancelled before its first frame
-                yield {"type": "abort"}
-                yield "[DONE]"
+                yield ui.abort()
+                yield ui.DONE
                 return
             self._update_turn(tenant, thread_id, run.run_id, {"status": "running", "startedAt": iso_now()})
             self._update_thread(tenant, thread_id, {"lastTurnStatus": "running"})
-            yield {"type": "start", "messageId": message_id}
-            yield {"type": "text-start", "id": text_id}
+            yield ui.start(message_id)
+            yield ui.text_start(text_id)
             delay = delta_delay()
             for delta in split_deltas(reply):
                 if delay:
                     await asyncio.sleep(delay)
                 if not run.active:
                     break
-                yield {"type": "text-delta", "id": text_id, "delta": delta}
+                yield ui.text_delta(text_id, delta)
             if not self.runs.finish(run):
-                yield {"type": "abort"}
-                yield "[DONE]"
+                yield ui.abort()
+                yield ui.DONE
                 return
             usage = self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
-            yield {"type": "text-end", "id": text_id}
-            yield {"type": "finish", "finishReason": "stop",
-                   "messageMetadata": {"turnId": run.run_id, "usage": usage}}
-            yield "[DONE]"
+            yield ui.text_end(text_id)
+            yield ui.finish("stop", {"turnId": run.run_id, "usage": usage})
+            yield ui.DONE
         finally:
             if self.runs.finish(run):  # the client went away mid-stream: the turn still completes
                 self._complete_turn(tenant, thread_id, run, prompt, reply, message_id)
