@@ -55,7 +55,7 @@ def _sender(p: Profile, scheme: str) -> Callable[[str], dict[str, str]]:
 def _scheme_taken(ctx: CheckContext[Profile], sent_as: Callable[[str], dict[str, str]], identity: str) -> bool:
     """Whether the target authenticates a key sent this way (else it cannot leak through it)."""
     exchange = ctx.send(ctx.profile.probe(), identity=identity, auth_headers=sent_as)
-    return exchange.status != ctx.profile.unauthenticated_status
+    return exchange.status not in ctx.profile.unauthenticated_statuses
 
 
 def _judge(ctx: CheckContext[Profile], probe: Probe, exchange: Exchange, fixture: Fixture, scheme: str,

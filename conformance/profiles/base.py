@@ -78,6 +78,9 @@ class Profile(ABC):
     # Status a rejected (schema-invalid, over-limit) request gets.
     rejection_status: ClassVar[int] = 400
     unauthenticated_status: ClassVar[int] = 401
+    # Other statuses the vendor sends for a request without credentials (e.g. FastAPI before 0.122
+    # answered a missing API-key header with 403): as faithful as `unauthenticated_status`.
+    also_unauthenticated: ClassVar[tuple[int, ...]] = ()
     not_found_status: ClassVar[int] = 404
     # Checks that apply to this family, in run order: names of shared checks (`conformance.checks`)
     # or the family's own check functions (named by their function name, described by their docstring).
@@ -157,6 +160,11 @@ class Profile(ABC):
         sends the second key's requests each way, skipping a way the target does not take at all."""
         schemes = [self.auth_headers(key), *self.alternative_auth_headers(key)]
         return {", ".join(headers): headers for headers in schemes}
+
+    @property
+    def unauthenticated_statuses(self) -> tuple[int, ...]:
+        """Every status that faithfully refuses a request without credentials."""
+        return (self.unauthenticated_status, *self.also_unauthenticated)
 
     @abstractmethod
     def probe(self) -> Request:
