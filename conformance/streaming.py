@@ -89,6 +89,9 @@ class UIMessageStream(StreamProtocol):
 
     name = "UI Message Stream v1"
     DONE = "[DONE]"
+    # How the event that ends the stream is written on the wire, for failure messages (a protocol that
+    # wraps the same chunks in another framing ends its streams otherwise).
+    terminator = "data: [DONE]"
     ORDERED = ("start", "text-start", "text-delta", "text-end", "finish")
     # Chunk types of the protocol besides those a text reply needs; a `data-*` type is the app's own.
     OTHER_TYPES = frozenset(
@@ -139,9 +142,9 @@ class UIMessageStream(StreamProtocol):
         kinds = [self._type(frame) for frame in frames]
         problems = []
         if not kinds or kinds[-1] != self.DONE:
-            problems.append(f"the stream ends with data: {self.DONE} (it ended with {_shown(frames[-1:])})")
+            problems.append(f"the stream ends with {self.terminator} (it ended with {_shown(frames[-1:])})")
         if kinds.count(self.DONE) > 1 or (self.DONE in kinds and kinds.index(self.DONE) != len(kinds) - 1):
-            problems.append(f"data: {self.DONE} once, as the last event")
+            problems.append(f"{self.terminator} once, as the last event")
         if "error" in kinds:
             chunk = self.parse(frames[kinds.index("error")])
             problems.append(f"a turn without an error chunk (the stream says: {chunk.get('errorText')!r})")

@@ -12,9 +12,11 @@ checked: against a real vendor it comes from a model.
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.context import CheckContext
 from conformance.profiles.base import Profile
-from conformance.streaming import stream_turn
+from conformance.streaming import Streaming, stream_turn
 
 
 def sse_stream(ctx: CheckContext[Profile]) -> None:
@@ -22,6 +24,12 @@ def sse_stream(ctx: CheckContext[Profile]) -> None:
     streaming = ctx.profile.streaming
     if streaming is None:
         ctx.skip("the family does not stream turns")
+    check_streamed_turn(ctx, streaming)
+
+
+def check_streamed_turn(ctx: CheckContext[Any], streaming: Streaming) -> None:
+    """What `sse_stream` holds, for any way the family streams a turn (a family streaming in more than one
+    format checks its other formats with this, in checks of its own)."""
     fixture = streaming.prepare(ctx)
     turn = stream_turn(ctx, streaming, fixture, streaming.prompt())
     exchange = turn.exchange
