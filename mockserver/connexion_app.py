@@ -16,7 +16,9 @@ import asyncio
 import functools
 import logging
 import typing as t
+from pathlib import Path
 
+import yaml
 from connexion import AsyncApp
 from connexion.exceptions import (
     BadRequestProblem,
@@ -116,6 +118,18 @@ def _resolver(family: Family, handlers: t.Mapping[str, t.Callable], store: Store
     return Resolver(function_resolver=resolve)
 
 
+def _specification(family: Family) -> Path | dict:
+    """The contract, with the family's support paths (``Family.support_paths``) added when it has any."""
+    if not family.support_paths:
+        return family.spec_path
+    document = yaml.safe_load(family.spec_path.read_text())
+    clashes = sorted(set(document["paths"]) & set(family.support_paths))
+    if clashes:
+        raise ValueError(f"family {family.name}: support paths {clashes} are already in its contract")
+    document["paths"] = {**document["paths"], **family.support_paths}
+    return document
+
+
 def build_family_app(family: Family, store: Store, *, fast_path: bool = True) -> FamilyApp:
     """The app serving ``family`` under its ``base_path``, keeping state in ``store``.
 
@@ -130,7 +144,7 @@ def build_family_app(family: Family, store: Store, *, fast_path: bool = True) ->
         uri_parser_class=CachedURIParser,
     )
     app.add_api(
-        family.spec_path,
+        _specification(family),
         base_path=family.base_path,
         resolver=_resolver(family, family.create_handlers(store), store),
         validate_responses=False,

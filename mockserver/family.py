@@ -34,6 +34,11 @@ class Family:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     """Static headers the vendor sends on every response."""
     description: str = ""
+    support_paths: Mapping[str, dict] = field(default_factory=dict)
+    """OpenAPI path items the mock serves beside the contract's, with the same security and error envelope:
+    operations outside the contract that the vendor's own SDK calls (e.g. when it starts). They are not
+    part of the contract, so the conformance suite never sees them; handlers for their operationIds come
+    from ``create_handlers`` like the others."""
     optional_trailing_slash: bool = False
     """The vendor serves every path with or without a trailing slash, as one operation and without a
     redirect; the contract's paths end with one, and a request without it is routed as if it had it."""

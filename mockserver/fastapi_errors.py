@@ -111,7 +111,7 @@ def pydantic_error(violation: Violation) -> dict[str, t.Any]:
         entry.update(type="string_too_short", msg=f"String should have at least {expected} characters",
                      ctx={"min_length": expected})
     elif keyword == "type":
-        wanted = expected[0] if isinstance(expected, list) and expected else expected
+        wanted = (expected[0] if expected else "") if isinstance(expected, list) else expected
         if wanted == "object" and not violation.path:
             entry.update(type="model_attributes_type",
                          msg="Input should be a valid dictionary or object to extract fields from")
@@ -132,7 +132,17 @@ def _validation_failed(violations: t.Sequence[Violation]) -> ErrorResponse:
 
 
 def render_error(error: MockError) -> ErrorResponse:
-    """Any ``MockError`` as a FastAPI application sends it."""
+    """Any ``MockError`` as a FastAPI application sends it (a missing key challenged as ``Bearer``)."""
+    return _render(error, "Bearer")
+
+
+def error_renderer(challenge: str) -> t.Callable[[MockError], ErrorResponse]:
+    """``render_error`` for a vendor whose missing credentials are challenged with another scheme, e.g.
+    ``APIKey`` (what FastAPI's ``APIKeyHeader`` sends in ``WWW-Authenticate`` since FastAPI 0.122)."""
+    return lambda error: _render(error, challenge)
+
+
+def _render(error: MockError, challenge: str) -> ErrorResponse:
     if isinstance(error, InvalidRequest):
         return _validation_failed(error.violations)
     if isinstance(error, UnreadableBody):  # FastAPI turns any failure to decode the body other than bad JSON into this
@@ -140,7 +150,7 @@ def render_error(error: MockError) -> ErrorResponse:
     if isinstance(error, UnsupportedMediaType):  # FastAPI does not parse a non-JSON body: the model gets bytes
         return _validation_failed([Violation("body", (), "type", "object", "", "not JSON")])
     if isinstance(error, Unauthenticated):
-        return ErrorResponse(401, {"detail": "Not authenticated"}, {"www-authenticate": "Bearer"})
+        return ErrorResponse(401, {"detail": "Not authenticated"}, {"www-authenticate": challenge})
     if isinstance(error, MethodNotAllowed):
         return ErrorResponse(405, {"detail": "Method Not Allowed"})
     if isinstance(error, RouteNotFound):

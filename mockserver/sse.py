@@ -1,7 +1,8 @@
 """Server-sent events: frame encoding and a paced streaming response, shared by every family that streams.
 
 A family's streaming handler yields payloads (JSON-able objects, or ready strings such as ``[DONE]``, or a
-``NamedEvent`` for protocols that name their events with an ``event:`` line); ``event_stream`` wraps them in
+``NamedEvent`` for protocols that name their events with an ``event:`` line, or an ``Event`` that may also
+carry an ``id:`` line); ``event_stream`` wraps them in
 ``data: …`` frames and a ``text/event-stream`` response that is sent to
 the client frame by frame as it is produced. ``delta_delay`` is the pause a mock takes between text
 deltas, so clients see a stream arrive the way a model's reply does (``convo-mock serve --stream-delay``
@@ -38,11 +39,26 @@ class NamedEvent:
     data: t.Any
 
 
+@dataclass(frozen=True)
+class Event:
+    """An event with any of the optional fields: an ``id:`` line (where a client may resume) and an
+    ``event:`` line (its name), before its ``data:`` line."""
+
+    data: t.Any
+    name: str | None = None
+    id: str | None = None
+
+
 def sse_frame(data: t.Any) -> bytes:
-    """One event: a string is sent as is, a ``NamedEvent`` with its ``event:`` line, anything else as
-    compact JSON."""
+    """One event: a string is sent as is, a ``NamedEvent`` with its ``event:`` line, an ``Event`` with its
+    ``id:`` and ``event:`` lines, anything else as compact JSON."""
     if isinstance(data, NamedEvent):
         return b"event: " + data.name.encode() + b"\n" + sse_frame(data.data)
+    if isinstance(data, Event):
+        head = b"id: " + data.id.encode() + b"\n" if data.id is not None else b""
+        if data.name is not None:
+            head += b"event: " + data.name.encode() + b"\n"
+        return head + sse_frame(data.data)
     payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
     return b"data: " + payload + b"\n\n"
 

@@ -28,3 +28,10 @@ POSTHOG = FamilyEntry(
     mock_module="mockserver.families.posthog",
     profile_module="conformance.profiles.posthog",
 )
+
+NOXUS = FamilyEntry(
+    name="noxus",
+    contract="noxus-conversations.yaml",
+    mock_module="mockserver.families.noxus",
+    profile_module="conformance.profiles.noxus",
+)

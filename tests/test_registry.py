@@ -34,7 +34,10 @@ def assert_complete(entry: FamilyEntry) -> None:
     assert family.name == entry.name
     assert family.spec_path.resolve() == entry.contract_path.resolve()
     operations = set(Spec(entry.contract_path).operations)
-    assert set(family.create_handlers(MemoryStore())) == operations, "handlers and contract operations differ"
+    support = {operation["operationId"] for item in family.support_paths.values() for operation in item.values()}
+    assert not operations & support, "support operations must not be contract operations"
+    assert set(family.create_handlers(MemoryStore())) == operations | support, \
+        "handlers and contract (and support) operations differ"
 
     profile = entry.profile()
     assert isinstance(profile, Profile), f"{entry.profile_module}.PROFILE is not a Profile"
