@@ -128,6 +128,9 @@ class NoxusProfile(FastAPIErrors):
             reject(a.create(content=b'{"name": "unterminated'), ("body",), Reason.MALFORMED_JSON,
                    undo=self._undo_created),
             reject(a.create(), ("body",), Reason.MISSING, undo=self._undo_created),
+            # Settings name their models (`model`, or the older `model_selection`).
+            reject(a.create({"name": "x", "settings": {"temperature": 0.4, "tools": []}}), ("body", "settings"),
+                   Reason.MISSING, undo=self._undo_created),
             reject(a.update(cid, {"name": ["not", "a", "name"]}), ("body", "name")),
             # `content` is required (it may be null); a message without it never reaches a model.
             reject(a.add_message(cid, without_content), ("body", "content"), Reason.MISSING, grounds=documented),
@@ -175,6 +178,10 @@ class NoxusProfile(FastAPIErrors):
         return None
 
     def why_refusable(self, operation_id: str | None, query: dict[str, Any], body: Any) -> str | None:
+        given = body.get("settings") if isinstance(body, dict) else None
+        if operation_id in (api.CREATE, api.UPDATE) and isinstance(given, dict) and not (
+                {"model", "model_selection"} & set(given)):
+            return "settings naming no models (neither model nor model_selection, a rule the schema cannot express)"
         if operation_id == api.CREATE and query.get("assistant_id") is not None:
             return "a made-up assistant_id (Noxus answers 404 for an agent it does not know)"
         if operation_id == api.CREATE and _settings_open(query, body):

@@ -114,8 +114,7 @@ def events(ctx: Context) -> None:
     request = a.events(cid, format=JSON, etag=etag if isinstance(etag, str) else None)
     try:
         with ctx.client.stream(request, timeout=NO_RUN_WAIT) as live:
-            if 400 <= live.status < 500:
-                live.read_all()
+            if 400 <= live.status < 500:  # read whole already: an error body, not a stream
                 for problem in detail_text(live.exchange):
                     ctx.fail(live.exchange, f"a {live.status} in the error envelope", problem)
             else:
