@@ -66,9 +66,9 @@ class _EmptyListed(Handlers):
 
     async def create_conversation(self, body: dict, assistant_id: str | None = None) -> JSONResponse:
         answer = await super().create_conversation(body, assistant_id)
-        record = _body(answer)
-        listed = self.store.collection(current_tenant(), faithful.LISTED, index=True, cursor_keys=False)
-        listed.insert(record["id"], {key: record[key] for key in faithful.RECORD_FIELDS})
+        tenant, made = current_tenant(), _body(answer)["id"]
+        record = self.store.read(tenant, faithful.CONVERSATIONS).get(made)
+        self.store.collection(tenant, faithful.LISTED, index=True, cursor_keys=False).insert(made, record)
         return answer
 
 
