@@ -15,7 +15,10 @@ import uuid
 import httpx
 import pytest
 
-from mockserver.families.noxus import REPLY_PREAMBLE
+from mockserver.app import MockApp
+from mockserver.families.noxus import FAMILY, MAX_DELTAS, REPLY_PREAMBLE, reply_deltas, reply_to
+from mockserver.quota import Limits, Usage
+from mockserver.store import MemoryStore
 from tests.contract import assert_conforms
 from tests.servers import running_server
 
@@ -313,6 +316,52 @@ async def test_events_without_a_run_is_only_the_terminator(nx: httpx.AsyncClient
     for fmt, expected in (("json", [{"event": "done", "data": "{}"}]), ("vercel", [{"data": "[DONE]"}])):
         response = await call(nx, "GET", f"{BASE}/{made['id']}/events", params={"format": fmt, "etag": made["etag"]})
         assert response.status_code == 200 and frames_of(response.text) == expected
+
+
+def test_a_long_reply_comes_in_at_most_max_deltas_deltas() -> None:
+    for words in (1, 10, 3 * MAX_DELTAS, 50_000):
+        reply = reply_to(" ".join(f"w{n}" for n in range(words)))
+        deltas = reply_deltas(reply)
+        assert "".join(deltas) == reply and 1 < len(deltas) <= MAX_DELTAS
+
+
+def capped(tenant_records: int) -> MockApp:
+    limits = Limits(tenant_records=tenant_records, tenant_bytes=None, total_records=None, total_bytes=None)
+    return MockApp([FAMILY], store_factory=lambda: MemoryStore(limits, total=Usage()))
+
+
+async def test_a_message_past_the_storage_cap_is_429_and_stores_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
+    app = capped(tenant_records=2)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock",
+                                 headers={"X-API-Key": "key-1"}) as client:
+        made = await create(client)
+        for path in ("", "/chat", "/stream"):
+            refused = await call(client, "POST", f"{BASE}/{made['id']}{path}", json={"content": "hi"})
+            assert refused.status_code == 429 and isinstance(refused.json()["detail"], str)
+        assert (await call(client, "GET", f"{BASE}/{made['id']}")).json() == made
+        assert (await call(client, "GET", BASE)).json()["total"] == 0
+        assert app.stores["noxus"].usage("key-1").records == 1
+
+
+async def test_a_reply_that_no_longer_fits_when_it_ends_is_429(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
+    app = capped(tenant_records=2)
+    monkeypatch.setattr(app.stores["noxus"], "check_room", lambda *args: None)  # room when the run starts
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock",
+                                 headers={"X-API-Key": "key-1"}) as client:
+        made = await create(client)
+        refused = await call(client, "POST", f"{BASE}/{made['id']}", json={"content": "hi"})
+        assert refused.status_code == 429 and "at most 2 records" in refused.json()["detail"]
+        after = (await call(client, "GET", f"{BASE}/{made['id']}")).json()
+        assert after["status"] == "idle" and len(after["messages"]) == 1 and after["etag"] != made["etag"]
+        await call(client, "DELETE", f"{BASE}/{made['id']}")
+        again = await create(client)
+        streamed = await call(client, "POST", f"{BASE}/{again['id']}/stream", params={"format": "json"},
+                              json={"content": "hi"})
+        envelopes = [json.loads(f["data"]) for f in frames_of(streamed.text) if f.get("event") == "message"]
+        assert [e["event"] for e in envelopes][-3:] == ["error", "finish-step", "finish"]
+        assert envelopes[-1]["data"] == {"finishReason": "error"}
 
 
 # --- pages ---------------------------------------------------------------------------------------

@@ -50,6 +50,9 @@ DEFAULT_SETTINGS: t.Mapping[str, t.Any] = {"model": ["preset:cost"], "temperatur
 """The settings of a conversation created for an agent (the mock's agents all have this definition) or
 with neither settings nor agent."""
 MODEL_NAME = "convo-mock-echo-1"
+MAX_DELTAS = 100
+"""Text deltas of one reply at most: a long reply is cut into fewer, longer deltas, so that a run lasts at most
+``MAX_DELTAS`` stream delays whatever the message's length."""
 REPLY_PREAMBLE = "This is the mock Noxus agent's reply, made from your message. You wrote: "
 NOT_FOUND = "Conversation not found"
 BUSY = "A reply is already being generated for this conversation"
@@ -86,6 +89,12 @@ def new_etag() -> str:
 def reply_to(text: str | None) -> str:
     """The mock agent's answer: deterministic, and longer for longer input."""
     return REPLY_PREAMBLE + (" ".join(text.split()) if text else "(no text)")
+
+
+def reply_deltas(reply: str) -> list[str]:
+    """The reply cut into at most ``MAX_DELTAS`` deltas of a few words each."""
+    words = len(reply.split())
+    return split_deltas(reply, max(ui.WORDS_PER_DELTA, -(-words // MAX_DELTAS)))
 
 
 def usage_for(prompt: str, reply: str) -> dict[str, int]:
@@ -328,7 +337,7 @@ class ConversationHandlers:
             log.add(ui.start_step())
             log.add(ui.text_start(text_id))
             delay = delta_delay()
-            for delta in split_deltas(answer):
+            for delta in reply_deltas(answer):
                 if delay:
                     await asyncio.sleep(delay)
                 log.add(ui.text_delta(text_id, delta))
