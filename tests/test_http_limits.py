@@ -332,10 +332,11 @@ def test_a_limit_set_in_the_environment_applies_and_a_flag_wins(monkeypatch: pyt
 # A. The contracts say so
 
 
-@pytest.mark.parametrize("spec_file", ["openai-conversations.yaml", "virtuousai-chat.yaml"])
+@pytest.mark.parametrize("spec_file", ["openai-conversations.yaml", "virtuousai-chat.yaml", "noxus-conversations.yaml"])
 def test_every_operation_with_a_body_declares_413_in_the_envelope(spec_file: str) -> None:
     spec = yaml.safe_load((ROOT / "openapi" / spec_file).read_text())
-    error_schema = {"openai-conversations.yaml": "ErrorResponse", "virtuousai-chat.yaml": "HTTPError"}[spec_file]
+    error_schema = {"openai-conversations.yaml": "ErrorResponse", "virtuousai-chat.yaml": "HTTPError",
+                    "noxus-conversations.yaml": "HTTPError"}[spec_file]
     with_body = 0
     for path, item in spec["paths"].items():
         for method, operation in item.items():
@@ -350,7 +351,7 @@ def test_every_operation_with_a_body_declares_413_in_the_envelope(spec_file: str
     assert with_body >= 3
 
 
-@pytest.mark.parametrize("spec_file", ["openai-conversations.yaml", "virtuousai-chat.yaml"])
+@pytest.mark.parametrize("spec_file", ["openai-conversations.yaml", "virtuousai-chat.yaml", "noxus-conversations.yaml"])
 def test_every_operation_declares_the_head_limits(spec_file: str) -> None:
     spec = yaml.safe_load((ROOT / "openapi" / spec_file).read_text())
     for path, item in spec["paths"].items():
