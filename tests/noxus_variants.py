@@ -23,6 +23,7 @@ from mockserver.families import noxus as faithful
 from mockserver.fastapi_errors import error_renderer
 from mockserver.paging import numbered_page
 from mockserver.responses import JSONResponse, json_response
+from mockserver.runs import Run, RunRegistry
 from mockserver.sse import Event
 from tests.variants import Variant, serve_variant, with_errors, with_handlers
 
@@ -103,6 +104,24 @@ class _StoredReplyDiffers(Handlers):
 
     def _complete(self, tenant: str, conversation_id: str, reply: faithful.Reply, answer: str) -> None:
         super()._complete(tenant, conversation_id, reply, answer + " And one more thing.")
+
+
+class _EveryMessageRuns(RunRegistry):
+    """Runs that never get in each other's way: each message starts its own, whatever is in progress."""
+
+    def active(self, tenant: str, scope: str) -> Run | None:
+        return None
+
+    def start(self, tenant: str, scope: str, run_id: str) -> Run:
+        return super().start(tenant, f"{scope}/{run_id}", run_id)
+
+
+class _SecondMessageTaken(Handlers):
+    """A message sent while a reply is produced is taken (its own reply produced beside the first)."""
+
+    def __init__(self, *args: t.Any) -> None:
+        super().__init__(*args)
+        self.runs = _EveryMessageRuns()
 
 
 def _validation_as_400(error: MockError) -> ErrorResponse:
@@ -227,6 +246,8 @@ BROKEN: dict[str, Variant] = {
                                         with_handlers(FAMILY, _JsonStreamWithoutDone)),
     "stored_reply_differs": Variant("the stored reply is not the text streamed", "sse_stream",
                                     with_handlers(FAMILY, _StoredReplyDiffers)),
+    "second_message_taken_mid_reply": Variant("a second message while a reply is produced is taken, not 409", "runs",
+                                              with_handlers(FAMILY, _SecondMessageTaken)),
     "validation_400": Variant("validation failures answered 400, not 422", "error_envelope",
                               with_errors(FAMILY, _validation_as_400)),
     "other_keys_conversation_readable": Variant("get answers another key's conversation", "tenant_isolation",
