@@ -28,3 +28,10 @@ POSTHOG = FamilyEntry(
     mock_module="mockserver.families.posthog",
     profile_module="conformance.profiles.posthog",
 )
+
+VENNA = FamilyEntry(
+    name="venna",
+    contract="venna-conversations.yaml",
+    mock_module="mockserver.families.venna",
+    profile_module="conformance.profiles.venna",
+)
