@@ -36,7 +36,7 @@ from tests.test_pipeline import (
 
 OPENAI = "/openai/v1"
 VAI = "/virtuousai/api/v1"
-AUTH = [(b"authorization", b"Bearer k1")]
+AUTH = [(b"authorization", b"Bearer vk_k1")]  # vk_: a key every family takes (Venna: only vk_)
 JSON = [(b"content-type", b"application/json")]
 VARIANTS = [None, b"", b"Application/JSON", b"APPLICATION/JSON; Charset=UTF-8", b"application/json; charset=utf-8"]
 """Content-Type values that must mean JSON (None: the header is absent; an empty one counts as absent)."""
@@ -66,7 +66,7 @@ def test_json_without_exact_content_type_is_json(family_name: str, monkeypatch: 
             warnings.simplefilter("ignore")
             method, path, query, body, headers = _request_parts(operation.as_strategy(**fixed).example(),
                                                                 family.base_path)
-        headers = _with_header(_with_header(headers, b"authorization", b"Bearer k1"), b"content-type",
+        headers = _with_header(_with_header(headers, b"authorization", b"Bearer vk_k1"), b"content-type",
                                b"application/json")
         return method, path, query, body, headers
 
