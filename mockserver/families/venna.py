@@ -62,7 +62,8 @@ def tenant_of(scheme: t.Mapping[str, t.Any], credential: str) -> str | None:
     object. The mock checks no signature: the shape decides."""
     credential = credential.strip()
     if scheme.get("type") == "apiKey":
-        return f"payment:{credential}" if credential and _json_object(credential, urlsafe=False) else None
+        decoded = _json_object(credential, urlsafe=False) if credential else None
+        return f"payment:{credential}" if decoded is not None else None
     if _WORKSPACE_KEY.fullmatch(credential):
         return f"key:{credential}"
     jwt = _JWT.fullmatch(credential)
