@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import yaml
 from openapi_core.validation.response.exceptions import InvalidData
 
+from convo_contracts import contract_path
 from mockserver.app import MockApp, create_app
 from mockserver.families import discover
 from mockserver.families.venna import declared_body, gateway_route, tenant_of
@@ -351,3 +353,9 @@ async def test_the_family_is_served_beside_the_others() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as root:
         listed = (await root.get("/")).text
     assert "/venna/v1" in listed
+
+
+def test_the_contracts_402_example_is_what_the_mock_sends() -> None:
+    declared = yaml.safe_load(contract_path(SPEC).read_text())["components"]
+    assert declared["responses"]["PaymentRequired"]["content"]["application/json"]["example"] == CHALLENGE
+    assert json.loads(base64.b64decode(declared["headers"]["PaymentRequired"]["example"])) == CHALLENGE
