@@ -204,7 +204,7 @@ FAMILY = Family(
     base_path=BASE_PATH,
     create_handlers=lambda store: VennaHandlers(store).operations(),
     render_error=render_error,
-    description="Venna gateway Conversations API",
+    description="Venna gateway Conversations API; credentials: Bearer vk_… or a JWT, or PAYMENT-SIGNATURE",
     tenant_of=tenant_of,
     declared_body=declared_body,
 )
