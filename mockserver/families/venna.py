@@ -24,7 +24,7 @@ import re
 import typing as t
 
 from mockserver.auth import current_tenant
-from mockserver.errors import ErrorResponse, InvalidRequest, MockError, Unauthenticated, Violation
+from mockserver.errors import ErrorResponse, MockError, Unauthenticated
 from mockserver.families import openai
 from mockserver.family import Family
 from mockserver.paging import offset_page
@@ -78,15 +78,6 @@ def tenant_of(scheme: t.Mapping[str, t.Any], credential: str) -> str | None:
 # Handlers
 
 
-def _as_index(cursor: str) -> int:
-    """``after`` as an index (the contract's pattern lets only decimal strings through)."""
-    try:
-        return int(cursor)
-    except ValueError:
-        raise InvalidRequest([Violation("query", ("after",), "pattern", actual=cursor,
-                                        message="expected an item index")]) from None
-
-
 class VennaHandlers(openai.ConversationsHandlers):
     """The six operations: OpenAI's conversations, Venna's items.
 
@@ -137,12 +128,13 @@ class VennaHandlers(openai.ConversationsHandlers):
         self._conversation(tenant, id)
         items = self.store.read(tenant, openai.items_of(id))
         total, descending = len(items), order != "asc"
-        if after is None:
+        cursor = None if after is None else int(after)  # the contract lets only decimal strings through
+        if cursor is None:
             skipped = 0
         elif descending:
-            skipped = total - min(_as_index(after), total)  # the newest items, from index ``after`` up
+            skipped = total - min(cursor, total)  # the newest items, from index ``after`` up
         else:
-            skipped = min(_as_index(after) + 1, total)  # the oldest items, up to index ``after``
+            skipped = min(cursor + 1, total)  # the oldest items, up to index ``after``
         page = offset_page(items, offset=skipped, limit=limit, descending=descending)
         return json_response(openai.item_list(page.records, page.has_more, self.cursor_of))
 
