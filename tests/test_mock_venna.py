@@ -290,18 +290,18 @@ async def test_each_key_jwt_account_and_payment_signature_is_its_own_workspace(c
 
 
 def test_tenant_of_decides_by_the_credential_shape() -> None:
-    assert tenant_of(BEARER, "vk_abc-DEF_1") == "key:vk_abc-DEF_1"
-    assert tenant_of(BEARER, " vk_abc ") == "key:vk_abc"
+    assert tenant_of(BEARER, "vk_abc-DEF_1") == "vk_abc-DEF_1", "a key names its workspace, as in every family"
+    assert tenant_of(BEARER, " vk_abc ") == "vk_abc"
     assert tenant_of(BEARER, jwt({"sub": "acct_1"})) == "account:acct_1"
-    assert tenant_of(BEARER, "x.y.z") == "jwt:x.y.z", "a JWT whose payload names no account is its own"
-    assert tenant_of(BEARER, jwt({"sub": 7})) == f"jwt:{jwt({'sub': 7})}"
+    assert tenant_of(BEARER, "x.y.z") == "x.y.z", "a JWT whose payload names no account is its own"
+    assert tenant_of(BEARER, jwt({"sub": 7})) == jwt({"sub": 7})
     signature = payment_signature("n")
-    assert tenant_of(PAYMENT, signature) == f"payment:{signature}"
+    assert tenant_of(PAYMENT, signature) == signature
     for refused in ("", "vk_", "vk_a b", "sk-1", "x.y", "x.y.", ".y.z", "x.y.z.w", "vk_é"):
         assert tenant_of(BEARER, refused) is None, refused
     for refused in ("", "!!", "e30", base64.b64encode(b"null").decode(), base64.b64encode(b'"s"').decode()):
         assert tenant_of(PAYMENT, refused) is None, refused
-    assert tenant_of(PAYMENT, base64.b64encode(b"{}").decode()) == "payment:e30="
+    assert tenant_of(PAYMENT, base64.b64encode(b"{}").decode()) == "e30="
 
 
 # --- the declared 501 ----------------------------------------------------------------------------

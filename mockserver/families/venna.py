@@ -57,21 +57,22 @@ def _json_object(encoded: str, *, urlsafe: bool) -> dict | None:
 def tenant_of(scheme: t.Mapping[str, t.Any], credential: str) -> str | None:
     """The workspace a credential belongs to, or None if Venna would not take it.
 
-    A ``vk_`` key is its own workspace; a JWT belongs to its account (its ``sub`` claim, or the token itself
-    when the payload names none); a ``PAYMENT-SIGNATURE`` is its own payer when it is base64 of a JSON
-    object. The mock checks no signature: the shape decides."""
+    A ``vk_`` key is its own workspace, named by the key as in every family; a ``PAYMENT-SIGNATURE`` is its
+    own payer when it is base64 of a JSON object (base64 has no ``_``: it never names a key's workspace); a
+    JWT belongs to its account, ``account:<sub>`` (the token itself when the payload names no account).
+    The mock checks no signature: the shape decides."""
     credential = credential.strip()
     if scheme.get("type") == "apiKey":
         decoded = _json_object(credential, urlsafe=False) if credential else None
-        return f"payment:{credential}" if decoded is not None else None
+        return credential if decoded is not None else None
     if _WORKSPACE_KEY.fullmatch(credential):
-        return f"key:{credential}"
+        return credential
     jwt = _JWT.fullmatch(credential)
     if jwt is None:
         return None
     claims = _json_object(jwt.group(1), urlsafe=True) or {}
     subject = claims.get("sub")
-    return f"account:{subject}" if isinstance(subject, str) and subject else f"jwt:{credential}"
+    return f"account:{subject}" if isinstance(subject, str) and subject else credential
 
 
 # ---------------------------------------------------------------------------------------------
