@@ -23,14 +23,13 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from conformance.context import CheckFunction
-from conformance.profiles.openai import OpenAIProfile
+from conformance.profiles.openai import UNKNOWN_CONVERSATION, OpenAIProfile
 from conformance.profiles.venna.item_walk import item_walk
 from conformance.profiles.venna.items import ITEM_PAGING, WrappedItems
 from conformance.shapes.conversation_items import Pagination
 from conformance.shapes.conversation_items.lifecycle import lifecycle
 from conformance.vocabulary import Exchange, Fixture, Grounds, LimitCase, Probe, Request
 
-UNKNOWN_CONVERSATION = "conv_" + "0" * 48
 PAYMENT_REQUIRED_HEADER = "payment-required"
 PAYMENT_SIGNATURE_HEADER = "PAYMENT-SIGNATURE"
 
@@ -112,9 +111,6 @@ class VennaProfile(OpenAIProfile):
         return [f"PAYMENT-REQUIRED: {problem}" for problem in self.spec.schema_problems(schema, challenge)]
 
     # --- requests ---------------------------------------------------------------------------------
-
-    def probe(self) -> Request:
-        return self.get_conversation(UNKNOWN_CONVERSATION)
 
     def more_foreign_probes(self, conversation_id: str, item_id: str) -> list[Probe]:
         return []  # Venna's items cannot reference another item
