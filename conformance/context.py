@@ -1,7 +1,10 @@
 """What a check works with: the client, the family profile, the run settings, and its own failures.
 
 A check records a violation with `fail` and carries on, or stops with `require_*` (which records the
-violation and raises `CheckAborted`) when nothing after it could be tested.
+violation and raises `CheckAborted`) when nothing after it could be tested. An answer that is the
+contract's "not implemented" one (a declared 501) is no violation: `check_status`, `require_status` and
+`expect` record it as *unsupported* (once per operation and check) instead, and treat it as an answer
+other than the expected one, so a check stops where it needed the operation.
 
 `CheckContext` is generic in the profile it carries: a shared check takes a `CheckContext[Profile]`, a
 check written for a shape or a family names its profile class (`CheckContext[ConversationProfile]`),
@@ -32,10 +35,13 @@ from conformance.vocabulary import Grounds, Probe
 
 
 class HasSpec(Protocol):
-    """What the context needs of a profile: the spec (for an operation's success status)."""
+    """What the context needs of a profile: the spec (for an operation's success status), and whether an
+    answer is the contract's "not implemented" one (see `Profile.not_implemented_problems`)."""
 
     @property
     def spec(self) -> Spec: ...
+
+    def not_implemented_problems(self, exchange: Exchange) -> list[str] | None: ...
 
 
 P = TypeVar("P", bound=HasSpec)
@@ -66,6 +72,8 @@ class CheckContext(Generic[P]):
         self.profile: P = profile
         self.settings = settings
         self.failures: list[Failure] = []
+        # Operations this check found not implemented (reported once each).
+        self._not_implemented: set[str] = set()
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -140,6 +148,19 @@ class CheckContext(Generic[P]):
         """Record an operation or feature the server declares it does not implement (fails only --strict)."""
         self.fail(exchange, expected, actual, operation=operation, severity=Severity.UNSUPPORTED)
 
+    def unimplemented(self, exchange: Exchange) -> bool:
+        """Whether the answer is the contract's "not implemented" one (the server says it does not offer the
+        operation); recorded as unsupported, once per operation. A 501 in another body is not: the caller
+        records it as the failure it is (and error_envelope names its body)."""
+        if self.profile.not_implemented_problems(exchange) != []:
+            return False
+        label = exchange.request.label
+        if label not in self._not_implemented:
+            self._not_implemented.add(label)
+            self.unsupported(exchange, f"{label} implemented (the contract documents it)",
+                             f"not implemented: {exchange.excerpt()}")
+        return True
+
     def abort(self) -> NoReturn:
         raise CheckAborted
 
@@ -151,6 +172,8 @@ class CheckContext(Generic[P]):
         different answer is a failure, or a warning where a correct client cannot tell (input the vendor
         would refuse accepted, or refused with another 4xx). A probe accepted is undone."""
         expected = f"{probe.expected}{' ' + why if why else ''}"
+        if exchange.status not in probe.statuses and self.unimplemented(exchange):
+            return False
         if exchange.status not in probe.statuses:
             accepted = 200 <= exchange.status < 300
             severity = verdict_for(probe, exchange.status)
@@ -170,10 +193,13 @@ class CheckContext(Generic[P]):
         return not problems
 
     def check_status(self, exchange: Exchange, expected: int | None = None, *, why: str = "") -> bool:
-        """Record a failure unless the status is `expected` (default: the operation's success status)."""
+        """Record a failure unless the status is `expected` (default: the operation's success status), or
+        the answer is the contract's "not implemented" (unsupported); True when it is `expected`."""
         wanted = expected if expected is not None else self.success_status(exchange.request)
         if exchange.status == wanted:
             return True
+        if self.unimplemented(exchange):
+            return False
         self.fail(exchange, f"{wanted}{' ' + why if why else ''}", exchange.excerpt())
         return False
 

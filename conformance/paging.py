@@ -5,7 +5,7 @@ Three kinds of paging, each implemented once here and walked by the pagination c
 order, pages no larger than the limit, "more" signalled exactly on the pages before the last):
 - `CursorPaging`: each page hands out the cursor of the next, opaque (VirtuousAI's `nextCursor`, null on
   the last page) or the last item's id (OpenAI's `after` with `has_more` and `first_id`/`last_id`, which
-  must name the page's ends);
+  must name the page's ends; an item with a position in the place of an id, as Venna's `index`, has that);
 - `OffsetPaging`: limit/offset answered as `{count, next, previous, results}` (Django REST framework's
   LimitOffsetPagination): `count` is the list's size, `next` is null exactly on the last page, and the
   `next`/`previous` URLs lead where they say (the walk follows `next`; `previous` must give back the
@@ -74,6 +74,10 @@ class Listing(ABC):
         """Items created in the order `ids` as the list orders them with `order`."""
         return list(ids)
 
+    def page_problems(self, scope: str | None, exchange: Exchange) -> list[str]:
+        """The family's own rules on the items a page lists (e.g. each exactly as it was sent)."""
+        return []
+
     def add(self, ctx: CheckContext[Any], scope: str | None) -> list[str]:
         """Add items to the list in the middle of a walk; their ids."""
         raise NotImplementedError
@@ -138,10 +142,15 @@ class Paging(ABC):
         """The request for the page after `page` (which signals more); None once a failure is recorded."""
 
 
-def _ids(items: Any, id_field: str) -> list[str] | None:
+def _ids(items: Any, id_field: str, *, positions: bool = False) -> list[str] | None:
+    """The items' ids; with `positions`, ids are non-negative integers (an item's position), read as
+    their decimal strings (the form cursors carry them in)."""
     if not isinstance(items, list):
         return None
     ids = [item.get(id_field) if isinstance(item, dict) else None for item in items]
+    if positions:
+        found = [i for i in ids if isinstance(i, int) and not isinstance(i, bool) and i >= 0]
+        return [str(i) for i in found] if len(found) == len(ids) else None
     return [i for i in ids if isinstance(i, str)] if all(isinstance(i, str) for i in ids) else None
 
 
@@ -167,6 +176,9 @@ class CursorPaging(Paging):
     kind: ClassVar[str] = "cursor"
     items_field: str = "data"
     id_field: str = "id"
+    # Items have no id but a position, an integer: the id is its decimal string (as first_id, last_id and
+    # the cursor carry it).
+    id_is_position: bool = False
     cursor_param: str = "after"
     limit_param: str = "limit"
     # Where the next page's cursor is read (an opaque cursor, or the last item's id).
@@ -180,7 +192,7 @@ class CursorPaging(Paging):
     def read(self, body: Any) -> CursorPage | None:
         if not isinstance(body, dict):
             return None
-        ids = _ids(body.get(self.items_field), self.id_field)
+        ids = _ids(body.get(self.items_field), self.id_field, positions=self.id_is_position)
         if ids is None:
             return None
         cursor = body.get(self.next_cursor_field)

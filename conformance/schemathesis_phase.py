@@ -28,9 +28,10 @@ counted in a note), as the family's own checks accept them too.
 Verdicts (`Severity`): a server that accepts input the contract refuses (`negative_data_rejection`,
 `missing_required_header`), or refuses malformed input with another 4xx than the contract declares
 (`status_code_conformance` on a negative case), differs from the vendor where a correct client cannot
-tell: a warning. A `501 Not Implemented` is the server saying it does not support the operation:
-unsupported. Everything else (a 5xx, a wrong status or body for a valid request, ...) is a failure.
-The family's own checks (`limits`, `error_envelope`) fail on the limits and rules the vendor documents.
+tell: a warning. A `501 Not Implemented` in the body the contract declares for it is the server saying
+it does not support the operation: unsupported (a 501 in another body is a failure). Everything else
+(a 5xx, a wrong status or body for a valid request, ...) is a failure. The family's own checks
+(`limits`, `error_envelope`) fail on the limits and rules the vendor documents.
 
 Bounded requests: schemathesis sends with `requests`; a `before_call` hook gives each request a
 response hook that reads the body itself, within the request's deadline (the whole exchange, not just
@@ -52,8 +53,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from conformance.findings import CheckResult, Failure, Severity, status_of
-from conformance.http import DEFAULT_MAX_BODY, build_curl
+from conformance.http import DEFAULT_MAX_BODY, Exchange, build_curl
 from conformance.profiles.base import Profile
 
 PREFIX = "schemathesis:"
@@ -468,17 +471,19 @@ def _collect(
                 expected=_expectation(node.name, failure.title, failure.message),
                 actual=_actual(recorder, failing_id),
                 curl="\n".join(filter(None, (_curl(recorder, step, secrets) for step in steps))),
-                severity=severity_of(node.name, _status(recorder, failing_id), _is_negative(recorder, failing_id)),
+                severity=severity_of(node.name, _status(recorder, failing_id), _is_negative(recorder, failing_id),
+                                     declared=_declared_not_implemented(recorder, failing_id, profile)),
             )
             new += 1
     return new
 
 
-def severity_of(check: str, status: int | None, negative: bool) -> Severity:
-    """How much a schemathesis finding weighs (see the module docstring): a 501 is the server saying it
-    does not implement the operation; input accepted though the contract refuses it, or malformed input
-    refused with another 4xx than declared, a difference a correct client cannot tell; the rest a failure."""
-    if status == NOT_IMPLEMENTED:
+def severity_of(check: str, status: int | None, negative: bool, *, declared: bool = True) -> Severity:
+    """How much a schemathesis finding weighs (see the module docstring): a 501 in the body the contract
+    declares for it (`declared`) is the server saying it does not implement the operation; input accepted
+    though the contract refuses it, or malformed input refused with another 4xx than declared, a difference
+    a correct client cannot tell; the rest a failure."""
+    if status == NOT_IMPLEMENTED and declared:
         return Severity.UNSUPPORTED
     if check in LENIENCY_CHECKS:
         return Severity.WARNING
@@ -492,6 +497,23 @@ def _status(recorder: Any, case_id: str) -> int | None:
     if interaction is None or interaction.response is None:
         return None
     return int(interaction.response.status_code)
+
+
+def _declared_not_implemented(recorder: Any, case_id: str, profile: Profile) -> bool:
+    """Whether a case's 501 answer is the contract's "not implemented" one (`Profile.not_implemented_problems`);
+    True when there is no such answer to judge."""
+    node, interaction = recorder.cases.get(case_id), recorder.interactions.get(case_id)
+    response = interaction.response if interaction is not None else None
+    if node is None or response is None or response.status_code != NOT_IMPLEMENTED:
+        return True
+    operation = profile.spec.operation_at(node.value.operation.method, node.value.operation.path)
+    if operation is None:
+        return True
+    headers = httpx.Headers([(name, value) for name, values in response.headers.items() for value in values])
+    text = response.content.decode("utf-8", errors="replace") if response.content else ""
+    exchange = Exchange(request=profile.request(operation.operation_id), identity=None, url=interaction.request.uri,
+                        status=response.status_code, headers=headers, text=text, curl="", elapsed=0.0)
+    return profile.not_implemented_problems(exchange) == []
 
 
 def _is_negative(recorder: Any, case_id: str) -> bool:

@@ -1,4 +1,5 @@
-"""API key → tenant. Any non-empty key is accepted and is its own tenant.
+"""API key → tenant. By default any non-empty key is accepted and is its own tenant; a family that takes
+only some credentials says which, and whose they are, with ``Family.tenant_of`` (``security_map``).
 
 Plugged into Connexion's security middleware through ``security_map``, so the spec's own
 ``securitySchemes`` decide which operations need a key and where it is read from (bearer header,
@@ -19,11 +20,24 @@ from connexion.context import context
 from connexion.exceptions import OAuthResponseProblem
 from connexion.security import NO_VALUE, AbstractSecurityHandler, ApiKeySecurityHandler, BearerSecurityHandler
 
+TenantOf = t.Callable[[t.Mapping[str, t.Any], str], "str | None"]
+"""(the contract's security scheme object, the credential as sent) → the tenant, or None: not a valid credential."""
+
 
 def tenant_info(token: str, *args: t.Any, **kwargs: t.Any) -> dict | None:
     """Token info for any non-empty key: the key itself is the tenant (``sub``)."""
     token = token.strip()
     return {"sub": token} if token else None
+
+
+def _tenant_info_by(tenant_of: TenantOf, scheme: t.Mapping[str, t.Any]) -> t.Callable[..., dict | None]:
+    """Token info as ``tenant_of`` decides it for credentials of ``scheme``."""
+
+    def info(token: str, *args: t.Any, **kwargs: t.Any) -> dict | None:
+        tenant = tenant_of(scheme, token)
+        return {"sub": tenant} if tenant else None
+
+    return info
 
 
 class _SignatureOnce(AbstractSecurityHandler):
@@ -66,6 +80,23 @@ class TenantApiKeyHandler(_SignatureOnce, ApiKeySecurityHandler):
 
 
 SECURITY_MAP = {"bearer": TenantBearerHandler, "apiKey": TenantApiKeyHandler}
+
+
+def security_map(tenant_of: TenantOf | None = None) -> dict[str, type[AbstractSecurityHandler]]:
+    """Connexion's ``security_map``: ``SECURITY_MAP``, or handlers that ask ``tenant_of`` who a credential is."""
+    if tenant_of is None:
+        return SECURITY_MAP
+    decide: TenantOf = tenant_of
+
+    class Bearer(TenantBearerHandler):
+        def _resolve_func(self, security_scheme: dict) -> t.Callable:
+            return _tenant_info_by(decide, security_scheme)
+
+    class ApiKey(TenantApiKeyHandler):
+        def _resolve_func(self, security_scheme: dict) -> t.Callable:
+            return _tenant_info_by(decide, security_scheme)
+
+    return {"bearer": Bearer, "apiKey": ApiKey}
 
 
 def current_tenant() -> str:

@@ -30,7 +30,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from mockserver.auth import SECURITY_MAP
+from mockserver.auth import security_map
 from mockserver.errors import (
     InternalError,
     InvalidRequest,
@@ -139,7 +139,7 @@ def build_family_app(family: Family, store: Store, *, fast_path: bool = True) ->
     """
     app = AsyncApp(
         f"mockserver.families.{family.name}",
-        security_map=SECURITY_MAP,
+        security_map=security_map(family.tenant_of),
         validator_map=VALIDATOR_MAP,
         uri_parser_class=CachedURIParser,
     )

@@ -35,3 +35,10 @@ NOXUS = FamilyEntry(
     mock_module="mockserver.families.noxus",
     profile_module="conformance.profiles.noxus",
 )
+
+VENNA = FamilyEntry(
+    name="venna",
+    contract="venna-conversations.yaml",
+    mock_module="mockserver.families.venna",
+    profile_module="conformance.profiles.venna",
+)

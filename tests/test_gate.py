@@ -155,6 +155,10 @@ def test_schemathesis_findings_are_weighed(check: str, status: int, negative: bo
     assert severity_of(check, status, negative) is severity
 
 
+def test_a_501_outside_the_declared_body_is_a_failure() -> None:
+    assert severity_of("not_a_server_error", 501, False, declared=False) is Severity.FAILURE
+
+
 # --- command line ---------------------------------------------------------------------------------------------
 
 

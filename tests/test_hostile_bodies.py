@@ -36,7 +36,8 @@ from tests.test_pipeline import (
 
 OPENAI = "/openai/v1"
 VAI = "/virtuousai/api/v1"
-AUTH = [(b"authorization", b"Bearer k1"), (b"x-api-key", b"k1")]  # each family reads the one its vendor does
+# Each family reads the header its vendor does; vk_: a key every family takes (Venna takes only vk_).
+AUTH = [(b"authorization", b"Bearer vk_k1"), (b"x-api-key", b"vk_k1")]
 JSON = [(b"content-type", b"application/json")]
 VARIANTS = [None, b"", b"Application/JSON", b"APPLICATION/JSON; Charset=UTF-8", b"application/json; charset=utf-8"]
 """Content-Type values that must mean JSON (None: the header is absent; an empty one counts as absent)."""
@@ -66,8 +67,8 @@ def test_json_without_exact_content_type_is_json(family_name: str, monkeypatch: 
             warnings.simplefilter("ignore")
             method, path, query, body, headers = _request_parts(operation.as_strategy(**fixed).example(),
                                                                 family.base_path)
-        headers = _with_header(_with_header(_with_header(headers, b"authorization", b"Bearer k1"), b"x-api-key", b"k1"),
-                               b"content-type", b"application/json")
+        headers = _with_header(_with_header(_with_header(headers, b"authorization", b"Bearer vk_k1"), b"x-api-key",
+                                            b"vk_k1"), b"content-type", b"application/json")
         return method, path, query, body, headers
 
     known: list[str] = []

@@ -55,7 +55,8 @@ BODY_VARIANTS = [b"", b"{", b"null", b"[]", b"\xff\xfe{}", b'{"a": "\xe9t\xe9"}'
                  b'{"metadata": ' + b"[" * 70 + b"1234567890123456789" + b"]" * 70 + b"}"]
 CONTENT_TYPES = [None, b"", b"Application/JSON", b"application/json; charset=utf-8", b"APPLICATION/JSON; Charset=UTF-8",
                  b"text/plain", b"application/x-www-form-urlencoded"]
-AUTH = [b"Bearer k1", b"Bearer k2", None, b"Basic abc", b"Bearer "]
+# vk_ keys: keys every family takes (Venna takes only vk_ keys, JWTs and payment signatures)
+AUTH = [b"Bearer vk_k1", b"Bearer vk_k2", None, b"Basic abc", b"Bearer "]
 
 
 class Exchange(t.NamedTuple):
@@ -69,7 +70,7 @@ _DURATION = re.compile(rb'("[A-Za-z_]*[dD]uration[A-Za-z_]*":)-?[0-9.eE+-]+')
 
 async def send(app: t.Callable, method: str, path: str, *, query: bytes = b"", body: bytes | None = None,
                headers: list[tuple[bytes, bytes]] | None = None) -> Exchange:
-    raw_headers = [(b"host", b"mock")] + (headers if headers is not None else [(b"authorization", b"Bearer k1")])
+    raw_headers = [(b"host", b"mock")] + (headers if headers is not None else [(b"authorization", b"Bearer vk_k1")])
     if body is not None:
         raw_headers.append((b"content-length", str(len(body)).encode()))
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
@@ -201,7 +202,7 @@ def test_fast_path_answers_as_connexion(family_name: str, monkeypatch: pytest.Mo
                         warnings.simplefilter("ignore")
                         case = operation.as_strategy(path_parameters=examples or None).example()
                     method, path, query, body, headers = _request_parts(case, family.base_path)
-                    headers = _with_header(headers, b"authorization", b"Bearer k1")
+                    headers = _with_header(headers, b"authorization", b"Bearer vk_k1")
                     known_ids += _ids_in(loop.run_until_complete(pair.both(method, path, query, body, headers)).body)
         assert known_ids, f"{family_name}: no create operation answered with an id"
 
@@ -220,7 +221,7 @@ def test_fast_path_answers_as_connexion(family_name: str, monkeypatch: pytest.Mo
             if data.draw(st.integers(0, 3), label="vary credentials") == 0:
                 headers = _with_header(headers, b"authorization", data.draw(st.sampled_from(AUTH)))
             elif not any(k == b"authorization" for k, _ in headers) or mode is GenerationMode.POSITIVE:
-                headers = _with_header(headers, b"authorization", b"Bearer k1")
+                headers = _with_header(headers, b"authorization", b"Bearer vk_k1")
             if body is not None and data.draw(st.integers(0, 2), label="vary content type") == 0:
                 headers = _with_header(headers, b"content-type", data.draw(st.sampled_from(CONTENT_TYPES)))
             if method != "GET" and data.draw(st.integers(0, 3), label="vary body") == 0:

@@ -37,7 +37,9 @@ def test_every_operation_declares_errors_and_has_an_id(spec: dict) -> None:
     for path, method, operation in operations(spec):
         assert operation.get("operationId"), f"{method} {path} has no operationId"
         errors = [status for status in operation["responses"] if status[0] in "45"]
-        assert "401" in errors or operation.get("security") == [], f"{method} {path} does not declare 401"
+        # The answer to a request without a credential: 401, or an x402 payment challenge (402).
+        unauthenticated = {"401", "402"} & set(errors)
+        assert unauthenticated or operation.get("security") == [], f"{method} {path} declares neither 401 nor 402"
         for status in errors:
             response = operation["responses"][status]
             assert "$ref" in response or "content" in response, f"{method} {path} {status} has no body schema"

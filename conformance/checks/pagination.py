@@ -14,11 +14,14 @@ limit, in every order the list has. What every kind must do is checked here:
   items go): every seeded item still once and in order, a new item at most once, at the end if that
   is where new items go.
 What a kind's own fields must say (first/last ids, `count` and `next`/`previous` URLs, `total` and
-`pages`) is the kind's to check (`Paging.page_ok`, `Paging.end_ok`). Limits just outside the
+`pages`) is the kind's to check (`Paging.page_ok`, `Paging.end_ok`); what the listed items must be, the
+family's (`Listing.page_problems`). Limits just outside the
 documented range are rejected (accepted: a failure; refused with another 4xx: a warning).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
 from hypothesis import strategies as st
@@ -48,7 +51,7 @@ def _names(ids: list[str], positions: dict[str, int], added: list[str]) -> str:
 
 
 def walk(
-    ctx: CheckContext[Profile],
+    ctx: CheckContext[Any],
     listing: Listing,
     seeded: Seeded,
     *,
@@ -85,6 +88,10 @@ def walk(
             ctx.fail(exchange, f"at most {effective_limit} items per page ({how})", f"{len(page.ids)} items")
             return False
         if not paging.page_ok(state, exchange, page):
+            return False
+        problems = listing.page_problems(seeded.scope, exchange)
+        if problems:
+            ctx.fail(exchange, f"{listing.name} as the family lists them ({how})", "; ".join(problems))
             return False
         repeated = [item for n, item in enumerate(page.ids) if item in first_page_of or item in page.ids[:n]]
         if repeated:

@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CheckFunction", "Profile", "ProfileOption"]
 
+# The status of a server saying it does not implement an operation (RFC 9110, section 15.6.2).
+NOT_IMPLEMENTED = 501
+
 
 @dataclass(frozen=True)
 class ProfileOption:
@@ -155,6 +158,11 @@ class Profile(ABC):
         """Other documented ways of sending the same key; each must authenticate as `auth_headers` does."""
         return []
 
+    def malformed_credentials(self) -> list[dict[str, str]]:
+        """Headers carrying a credential no server of the family can accept (not shaped like any of its
+        keys): the auth check sends every unauthenticated probe with each too, expecting the same refusal."""
+        return []
+
     def credential_schemes(self, key: str) -> dict[str, dict[str, str]]:
         """Every way the contract declares of sending a key, by name (`auth_headers` first): tenant_isolation
         sends the second key's requests each way, skipping a way the target does not take at all."""
@@ -189,6 +197,15 @@ class Profile(ABC):
             return [f"a body that is not JSON: {exchange.excerpt()}"]
         _, schema = self.error_schema_for(exchange)
         return self.spec.schema_problems(schema, exchange.json)
+
+    def not_implemented_problems(self, exchange: Exchange) -> list[str] | None:
+        """None unless the answer says the server does not implement the operation (501 Not Implemented);
+        then why it is not the contract's answer for that (empty when it is: the body in the schema the
+        spec declares for the operation's 501, else in the family's envelope). The checks report the
+        contract's answer as *unsupported*, any other 501 as the failure it is."""
+        if exchange.status != NOT_IMPLEMENTED:
+            return None
+        return self.error_problems(exchange)
 
     def rejection(self, request: Request, location: tuple[str | int, ...], *reasons: Reason, why: str = "",
                   grounds: Grounds = Grounds.VENDOR_REFUSES, undo: Undo | None = None) -> Probe:

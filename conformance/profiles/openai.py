@@ -11,13 +11,14 @@ schema keywords.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.dialects.openai import OpenAIErrors
 from conformance.paging import CursorPaging
 from conformance.shapes.conversation_items import ConversationProfile, Pagination
-from conformance.vocabulary import MISSING, Exchange, Fixture, Grounds, LimitCase, Probe, Request
+from conformance.vocabulary import MISSING, NO_BODY, Exchange, Fixture, Grounds, LimitCase, Probe, Request
 
 UNKNOWN_CONVERSATION = "conv_" + "0" * 48
 UNKNOWN_ITEM = "msg_" + "0" * 48
@@ -82,6 +83,15 @@ class OpenAIProfile(ConversationProfile, OpenAIErrors):
 
     # --- requests -------------------------------------------------------------------------------
 
+    # The name of the conversation id in the contract's paths.
+    conversation_param: ClassVar[str] = "conversation_id"
+
+    def on_conversation(self, operation_id: str, conversation_id: str, *,
+                        params: list[tuple[str, str]] | None = None, json: Any = NO_BODY) -> Request:
+        """A request for an operation on one conversation (its id in the path as `conversation_param`)."""
+        return replace(self.request(operation_id, params=params, json=json),
+                       path_params={self.conversation_param: conversation_id})
+
     def probe(self) -> Request:
         return self.get_conversation(UNKNOWN_CONVERSATION)
 
@@ -94,16 +104,16 @@ class OpenAIProfile(ConversationProfile, OpenAIErrors):
         return self.request("createConversation", json=body)
 
     def get_conversation(self, conversation_id: str) -> Request:
-        return self.request("getConversation", conversation_id=conversation_id)
+        return self.on_conversation("getConversation", conversation_id)
 
     def update_conversation(self, conversation_id: str, metadata: Any) -> Request:
-        return self.request("updateConversation", json={"metadata": metadata}, conversation_id=conversation_id)
+        return self.on_conversation("updateConversation", conversation_id, json={"metadata": metadata})
 
     def delete_conversation(self, conversation_id: str) -> Request:
-        return self.request("deleteConversation", conversation_id=conversation_id)
+        return self.on_conversation("deleteConversation", conversation_id)
 
     def create_items(self, conversation_id: str, items: list[Any]) -> Request:
-        return self.request("createConversationItems", json={"items": items}, conversation_id=conversation_id)
+        return self.on_conversation("createConversationItems", conversation_id, json={"items": items})
 
     def list_items(
         self,
@@ -113,7 +123,7 @@ class OpenAIProfile(ConversationProfile, OpenAIErrors):
         paging: Sequence[tuple[str, str]] = (),
     ) -> Request:
         params = [*paging, *([("order", order)] if order is not None else [])]
-        return self.request("listConversationItems", params=params, conversation_id=conversation_id)
+        return self.on_conversation("listConversationItems", conversation_id, params=params)
 
     def get_item(self, conversation_id: str, item_id: str) -> Request:
         return self.request("getConversationItem", conversation_id=conversation_id, item_id=item_id)

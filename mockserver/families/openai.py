@@ -37,7 +37,8 @@ ITEM_ROLES = ("assistant", "system", "developer", "user")  # in the order OpenAI
 ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs"}
 
 
-def _items_of(conversation_id: str) -> str:
+def items_of(conversation_id: str) -> str:
+    """The name of the collection holding a conversation's items."""
     return f"conversation-items/{conversation_id}"
 
 
@@ -103,12 +104,13 @@ def _stored_item(item: dict, referenced: dict | None) -> dict:
     return stored
 
 
-def _item_list(items: list[dict], has_more: bool) -> dict:
+def item_list(items: list[dict], has_more: bool, cursor_of: t.Callable[[dict], str]) -> dict:
+    """A page of items as OpenAI's list envelope; ``first_id``/``last_id`` are the cursors of its ends."""
     return {
         "object": "list",
         "data": items,
-        "first_id": items[0]["id"] if items else None,
-        "last_id": items[-1]["id"] if items else None,
+        "first_id": cursor_of(items[0]) if items else None,
+        "last_id": cursor_of(items[-1]) if items else None,
         "has_more": has_more,
     }
 
@@ -118,10 +120,18 @@ def _item_list(items: list[dict], has_more: bool) -> dict:
 
 
 class ConversationsHandlers:
-    """The eight operations, over a ``Store``."""
+    """The eight operations, over a ``Store``.
+
+    Another family with OpenAI's conversations but its own items (the Venna gateway) subclasses this and
+    overrides how items are stored (``_append_items``), listed (``list_conversation_items``) and named in a
+    list's ``first_id``/``last_id`` (``cursor_of``)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def cursor_of(self, item: dict) -> str:
+        """What names ``item`` in a list's ``first_id``/``last_id`` and in ``after``: its id."""
+        return t.cast(str, item["id"])
 
     def operations(self) -> dict[str, t.Callable]:
         return {
@@ -164,7 +174,7 @@ class ConversationsHandlers:
         stored = [_stored_item(item, ref) for item, ref in zip(items, referenced, strict=False)]
         if stored:
             pairs = [(item["id"], item) for item in stored]
-            self.store.collection(tenant, _items_of(conversation_id)).insert_many(pairs)  # checks the caps
+            self.store.collection(tenant, items_of(conversation_id)).insert_many(pairs)  # checks the caps
             self._item_index(tenant).insert_many(pairs)
         return stored
 
@@ -185,7 +195,7 @@ class ConversationsHandlers:
             self._append_items(tenant, conversation_id, items)
         except MockError:
             conversations.remove(conversation_id)
-            self.store.drop(tenant, _items_of(conversation_id))
+            self.store.drop(tenant, items_of(conversation_id))
             if not conversations:
                 self.store.drop(tenant, CONVERSATIONS)
             raise
@@ -207,14 +217,14 @@ class ConversationsHandlers:
         conversations = self.store.find(tenant, CONVERSATIONS)
         if conversations is None or conversations.remove(conversation_id) is None:
             raise conversation_not_found(conversation_id)
-        items = self.store.find(tenant, _items_of(conversation_id))
+        items = self.store.find(tenant, items_of(conversation_id))
         index = self.store.find(tenant, ITEM_INDEX)
         if items is not None and index is not None:
             for item in items:
                 index.remove(item["id"])
             if not index:
                 self.store.drop(tenant, ITEM_INDEX)
-        self.store.drop(tenant, _items_of(conversation_id))
+        self.store.drop(tenant, items_of(conversation_id))
         if not conversations:
             self.store.drop(tenant, CONVERSATIONS)
         return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
@@ -223,24 +233,25 @@ class ConversationsHandlers:
                                         include: list | None = None) -> JSONResponse:
         tenant = current_tenant()
         self._conversation(tenant, conversation_id)
-        return json_response(_item_list(self._append_items(tenant, conversation_id, body["items"]), False))
+        added = self._append_items(tenant, conversation_id, body["items"])
+        return json_response(item_list(added, False, self.cursor_of))
 
     async def list_conversation_items(self, conversation_id: str, limit: int = 20, order: str = "desc",
                                       after: str | None = None, include: list | None = None) -> JSONResponse:
         tenant = current_tenant()
         self._conversation(tenant, conversation_id)
-        items = self.store.read(tenant, _items_of(conversation_id))
+        items = self.store.read(tenant, items_of(conversation_id))
         try:
             page = cursor_page(items, after=after, limit=limit, descending=order != "asc")
         except UnknownCursor:
             raise item_not_found(str(after), field=("after",)) from None
-        return json_response(_item_list(page.records, page.has_more))
+        return json_response(item_list(page.records, page.has_more, self.cursor_of))
 
     async def get_conversation_item(self, conversation_id: str, item_id: str,
                                     include: list | None = None) -> JSONResponse:
         tenant = current_tenant()
         self._conversation(tenant, conversation_id)
-        item = self.store.read(tenant, _items_of(conversation_id)).get(item_id)
+        item = self.store.read(tenant, items_of(conversation_id)).get(item_id)
         if item is None:
             raise item_not_found(item_id)
         return json_response(item)
@@ -248,7 +259,7 @@ class ConversationsHandlers:
     async def delete_conversation_item(self, conversation_id: str, item_id: str) -> JSONResponse:
         tenant = current_tenant()
         conversation = self._conversation(tenant, conversation_id)
-        items = self.store.find(tenant, _items_of(conversation_id))
+        items = self.store.find(tenant, items_of(conversation_id))
         if items is None or items.remove(item_id) is None:
             raise item_not_found(item_id)
         index = self.store.find(tenant, ITEM_INDEX)

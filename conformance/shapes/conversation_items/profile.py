@@ -44,6 +44,9 @@ class ConversationProfile(Profile):
         "tenant_isolation",
         "error_envelope",
     )
+    # Whether items are read and deleted one by one (`get_item`, `delete_item`); without such operations
+    # (Venna) items are only added and listed.
+    single_item_operations: ClassVar[bool] = True
 
     @property
     @abstractmethod
@@ -79,11 +82,13 @@ class ConversationProfile(Profile):
             conversation_id, order=order, paging=self.pagination.paging.first(self.pagination.max_limit)
         )
 
-    @abstractmethod
-    def get_item(self, conversation_id: str, item_id: str) -> Request: ...
+    def get_item(self, conversation_id: str, item_id: str) -> Request:
+        """Retrieving one item (only asked of a family with `single_item_operations`)."""
+        raise NotImplementedError(f"{self.name} has no operation on a single item")
 
-    @abstractmethod
-    def delete_item(self, conversation_id: str, item_id: str) -> Request: ...
+    def delete_item(self, conversation_id: str, item_id: str) -> Request:
+        """Deleting one item (only asked of a family with `single_item_operations`)."""
+        raise NotImplementedError(f"{self.name} has no operation on a single item")
 
     def more_foreign_probes(self, conversation_id: str, item_id: str) -> list[Probe]:
         """Requests beyond the CRUD ones that another tenant must have refused."""
@@ -144,13 +149,18 @@ class ConversationProfile(Profile):
     def metadata_when_omitted(self) -> tuple[Any, ...]:
         """The metadata values a conversation created without any may have."""
 
+    def metadata_updates(self) -> tuple[Any, ...]:
+        """The metadata lifecycle updates a conversation with, in turn: new pairs, then what clears it."""
+        return (self.sample_metadata(2), None)
+
     @abstractmethod
     def deletion_problems(self, body: Any, conversation_id: str) -> list[str]:
         """What is wrong with the answer to deleting a conversation (empty when it is right)."""
 
-    @abstractmethod
     def item_deletion_problems(self, body: Any, conversation_id: str) -> list[str]:
-        """What is wrong with the answer to deleting an item (empty when it is right)."""
+        """What is wrong with the answer to deleting an item (empty when it is right; only asked of a
+        family with `single_item_operations`)."""
+        return []
 
     # --- the shared checks' hooks, from the above -----------------------------------------------
 
@@ -204,6 +214,14 @@ class ConversationProfile(Profile):
             "its items": (items, page.ids if page else items.status),
         }
 
+    def item_reads(self, conversation_id: str, item_id: str) -> list[Request]:
+        """Reading one item, if the family can (`single_item_operations`)."""
+        return [self.get_item(conversation_id, item_id)] if self.single_item_operations else []
+
+    def item_writes(self, conversation_id: str, item_id: str) -> list[Request]:
+        """Deleting one item, if the family can (`single_item_operations`)."""
+        return [self.delete_item(conversation_id, item_id)] if self.single_item_operations else []
+
     def unauthenticated_probes(self, fixture: Fixture) -> list[Request]:
         cid, item = fixture["conversation"], fixture["item"]
         return [
@@ -212,8 +230,8 @@ class ConversationProfile(Profile):
             self.update_conversation(cid, self.sample_metadata(3)),
             self.create_items(cid, [self.sample_item(1)]),
             self.list_items(cid),
-            self.get_item(cid, item),
-            self.delete_item(cid, item),
+            *self.item_reads(cid, item),
+            *self.item_writes(cid, item),
             self.delete_conversation(cid),
         ]
 
@@ -222,10 +240,10 @@ class ConversationProfile(Profile):
         requests = [
             self.get_conversation(cid),
             self.list_items(cid),
-            self.get_item(cid, item),
+            *self.item_reads(cid, item),
             self.update_conversation(cid, self.sample_metadata(2)),
             self.create_items(cid, [self.sample_item(5)]),
-            self.delete_item(cid, item),
+            *self.item_writes(cid, item),
             self.delete_conversation(cid),
         ]
         return [Probe(request, self.not_found_status) for request in requests] + self.more_foreign_probes(cid, item)
@@ -262,12 +280,22 @@ class ConversationItems(Listing):
             batch = [p.sample_item(len(ids) + i) for i in range(min(p.pagination.max_items_per_call, count - len(ids)))]
             added = ctx.send(p.create_items(cid, batch))
             ctx.require_status(added)
-            new_ids = p.created_item_ids(added.json)
-            if new_ids is None or len(new_ids) != len(batch) or len(set(new_ids)) != len(new_ids):
-                ctx.fail(added, f"{len(batch)} distinct item ids for the {len(batch)} items added", added.excerpt())
-                ctx.abort()
-            ids += new_ids
+            ids += self.added_ids(ctx, added, cid, batch, ids)
         return Seeded(cid, ids)
+
+    def added_ids(self, ctx: CheckContext[Any], added: Exchange, scope: str, batch: list[Any],
+                  before: list[str]) -> list[str]:
+        """The ids of the items an add call answered with, in the order sent: one per item, distinct, none
+        an id the conversation had before (ids are never reused); otherwise a failure that ends the check."""
+        new_ids = self.profile.created_item_ids(added.json)
+        if new_ids is None or len(new_ids) != len(batch) or len(set(new_ids)) != len(new_ids):
+            ctx.fail(added, f"{len(batch)} distinct item ids for the {len(batch)} items added", added.excerpt())
+            ctx.abort()
+        reused = [item_id for item_id in new_ids if item_id in before]
+        if reused:
+            ctx.fail(added, f"new item ids (never one the conversation had: {before})", f"{reused} again")
+            ctx.abort()
+        return new_ids
 
     def request(self, scope: str | None, *, order: str | None, paging: Sequence[tuple[str, str]]) -> Request:
         assert scope is not None
