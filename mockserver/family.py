@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from convo_contracts import contract_path
 from mockserver.errors import ErrorResponse, MockError
@@ -37,6 +38,7 @@ class Family:
     optional_trailing_slash: bool = False
     """The vendor serves every path with or without a trailing slash, as one operation and without a
     redirect; the contract's paths end with one, and a request without it is routed as if it had it."""
+    declared_body: Callable[[str, str, int], Any | None] | None = None
 
     @property
     def spec_path(self) -> Path:
