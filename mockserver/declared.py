@@ -60,6 +60,8 @@ class DeclaredOperation:
     method: str
     path: str
     responses: dict[int, DeclaredResponse]
+    components: dict = field(default_factory=dict, repr=False)
+    """The contract's ``components``, for ``$ref``s left in schemas (a discriminator's mapping)."""
     _envelopes: dict[int, tuple[t.Any, dict[str, str]] | None] = field(default_factory=dict, repr=False)
 
     @property
@@ -72,6 +74,12 @@ class DeclaredOperation:
             if name in self.responses[status].examples:
                 return status
         return None
+
+    def is_valid(self, status: int, body: t.Any) -> bool:
+        """Whether ``body`` is valid against the declared schema of ``status`` (no schema: any body)."""
+        schema = self.responses[status].schema
+        # unknown keywords are ignored, so the root schema can carry the components its refs point into
+        return schema is None or OAS30Validator({**schema, "components": self.components}).is_valid(body)
 
     def respond(self, status: int, request_path: str, example: str | None = None) -> Response:
         """The declared response ``status`` (which must be declared), with ``example`` if named."""
@@ -111,8 +119,7 @@ class DeclaredOperation:
             error = MockError(f"{phrase} (the mock answered the declared {declared.status} on request: a Prefer "
                               "header or a fault rule).", status=declared.status, reason=None)
             rendered = self.family.render_error(error)
-            valid = rendered.status == declared.status and (
-                declared.schema is None or OAS30Validator(declared.schema).is_valid(rendered.body))
+            valid = rendered.status == declared.status and self.is_valid(declared.status, rendered.body)
             self._envelopes[declared.status] = (rendered.body, dict(rendered.headers)) if valid else None
         return self._envelopes[declared.status]
 
@@ -147,6 +154,7 @@ def _declared_response(status: int, response: dict) -> DeclaredResponse:
 
 def _load(family: Family) -> dict[str, DeclaredOperation]:
     spec = Specification.load(family.spec_path)
+    components = spec.raw.get("components") or {}
     operations: dict[str, DeclaredOperation] = {}
     for path, item in (spec["paths"] or {}).items():
         for method in HTTP_METHODS:
@@ -156,7 +164,8 @@ def _load(family: Family) -> dict[str, DeclaredOperation]:
             responses = {int(code): _declared_response(int(code), response)
                          for code, response in (operation.get("responses") or {}).items() if str(code).isdigit()}
             operations[operation["operationId"]] = DeclaredOperation(
-                family=family, operation_id=operation["operationId"], method=method, path=path, responses=responses)
+                family=family, operation_id=operation["operationId"], method=method, path=path, responses=responses,
+                components=components)
     return operations
 
 
