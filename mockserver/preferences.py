@@ -91,8 +91,13 @@ def parse(values: t.Iterable[str]) -> Preference:
 def from_headers(headers: t.Iterable[tuple[bytes, bytes]]) -> Preference | None:
     """The preference in an ASGI header list (None when there is no ``Prefer`` header); raises
     ``InvalidRequest`` for one the mock cannot follow."""
-    values = [value.decode("latin-1") for key, value in headers if key == b"prefer"]
-    if not values:
+    values: list[str] | None = None
+    for key, value in headers:
+        if key == b"prefer":
+            if values is None:
+                values = []
+            values.append(value.decode("latin-1"))
+    if values is None:
         return None
     try:
         return parse(values)
