@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 import typing as t
+from dataclasses import replace
 
 import httpx
 import orjson
@@ -276,3 +277,19 @@ def test_serve_refuses_a_preference_it_cannot_use() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "--prefer 'openai:code=x'" in result.stderr and "not an HTTP status code" in result.stderr
+
+
+async def test_a_familys_declared_body_renders_the_bodies_that_depend_on_the_request() -> None:
+    def declared_body(method: str, path: str, status: int) -> t.Any:
+        if status != 503:
+            return None
+        return {"error": {"message": f"{method} {path} is not available", "type": "server_error", "param": None,
+                          "code": None}}
+
+    app = MockApp([replace(FAMILIES["openai"], declared_body=declared_body)])
+    own = await send(app, CALLS["openai-get"], "code=503")
+    assert own.json()["error"]["message"] == "GET /openai/v1/conversations/conv_123 is not available"
+    default = await send(app, CALLS["openai-get"], "code=500")
+    assert default.json()["error"]["message"].startswith("The server had an error")
+    named = await send(app, CALLS["openai-get"], "code=503, example=overloaded")
+    assert named.json()["error"]["message"].startswith("The engine is currently overloaded")
