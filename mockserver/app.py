@@ -20,27 +20,38 @@ from random import getrandbits
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.connexion_app import build_family_app
+from mockserver.declared import declared_operations
 from mockserver.errors import RouteNotFound
 from mockserver.families import discover
 from mockserver.family import Family
+from mockserver.faults import FaultRules
+from mockserver.preferences import Preference
 from mockserver.responses import dumps, json_response
+from mockserver.selection import ResponseSelector
 from mockserver.store import MemoryStore, Store
 
 
 class MockApp:
     """ASGI app routing to the family apps by path prefix."""
 
-    def __init__(self, families: t.Sequence[Family], store_factory: t.Callable[[], Store] = MemoryStore) -> None:
+    def __init__(self, families: t.Sequence[Family], store_factory: t.Callable[[], Store] = MemoryStore, *,
+                 preferences: t.Mapping[str, Preference] | None = None, seed: int | None = None) -> None:
         if not families:
             raise ValueError("no API families to serve")
         self.families = list(families)
         self.stores = {family.name: store_factory() for family in self.families}
+        declared = {family.name: declared_operations(family) for family in self.families}
+        self.faults = FaultRules(declared, seed=seed)
+        """The fault rules in force (empty at start; ``load``/``replace``/``clear`` change them live)."""
+        self.preferences = dict(preferences or {})
+        """Family name → its default ``Prefer`` (``convo-mock serve --prefer``); a request's own header wins."""
         self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]], Family]] = []
         self.family_apps: dict[str, ASGIApp] = {}
         """Each family's own ASGI app, by family name."""
         for family in sorted(self.families, key=lambda f: len(f.base_path), reverse=True):
             extra = [(k.lower().encode(), v.encode()) for k, v in family.response_headers.items()]
-            app = self.family_apps[family.name] = build_family_app(family, self.stores[family.name])
+            selector = ResponseSelector(family, declared[family.name], self.faults, self.preferences.get(family.name))
+            app = self.family_apps[family.name] = build_family_app(family, self.stores[family.name], selector=selector)
             self._mounts.append((family.base_path.rstrip("/"), app, extra, family))
         self._prefixes = [(prefix, prefix + "/", app, extra, family) for prefix, app, extra, family in self._mounts]
 
@@ -126,12 +137,14 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     return send_with_headers
 
 
-def create_app(names: t.Sequence[str] | None = None) -> MockApp:
-    """The mock app serving the named families (all discovered families by default)."""
+def create_app(names: t.Sequence[str] | None = None, *, preferences: t.Mapping[str, Preference] | None = None,
+               seed: int | None = None) -> MockApp:
+    """The mock app serving the named families (all discovered families by default), with default
+    preferences per family name and the seed of its fault rules."""
     available = discover()
     if names:
         unknown = [n for n in names if n not in available]
         if unknown:
             raise KeyError(f"unknown families: {', '.join(unknown)} (available: {', '.join(available)})")
-        return MockApp([available[n] for n in names])
-    return MockApp(list(available.values()))
+        return MockApp([available[n] for n in names], preferences=preferences, seed=seed)
+    return MockApp(list(available.values()), preferences=preferences, seed=seed)

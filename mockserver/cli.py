@@ -6,11 +6,14 @@
                      [--max-connections N]
                      [--shutdown-timeout S]
                      [--tenant-max-records N] [--tenant-max-bytes N] [--max-records N] [--max-bytes N]
+                     [--prefer FAMILY:PREFERENCE ...] [--faults FILE] [--seed N]
 
 ``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
 ``CONVO_MOCK_<NAME>`` from the environment (``CONVO_MOCK_MAX_BODY_BYTES``); a flag wins over the variable.
 The caps on stored records and bytes (per API key, and in total) default as ``mockserver.quota``
-documents; 0 lifts one.
+documents; 0 lifts one. ``--prefer venna:code=501`` makes a family answer as if every request sent that
+``Prefer`` header (``mockserver.preferences``); ``--faults FILE`` loads fault rules (``mockserver.faults``),
+drawn from ``--seed``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ import argparse
 import os
 import socket
 import sys
+import typing as t
 from dataclasses import fields, replace
 
 from mockserver import __version__
+
+if t.TYPE_CHECKING:
+    from mockserver.app import MockApp
 from mockserver.limits import Limits, env_variable
 from mockserver.quota import (
     TENANT_BYTES_VARIABLE,
@@ -48,9 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
+    _add_selection_flags(serve)
     _add_limit_flags(serve)
     _add_cap_flags(serve)
     return parser
+
+
+def _add_selection_flags(serve: argparse.ArgumentParser) -> None:
+    selection = serve.add_argument_group(
+        "response selection and faults", "Only responses each operation declares in its contract are sent.")
+    selection.add_argument("--prefer", action="append", metavar="FAMILY:PREFERENCE", default=[],
+                           help="a family's default Prefer header, e.g. openai:code=429 or venna:code=501 or "
+                                "openai:delay=200 (repeatable); a request's own Prefer header wins, key by key")
+    selection.add_argument("--faults", metavar="FILE",
+                           help="fault rules (YAML or JSON; format in convo_contracts/fault-rules.schema.json)")
+    selection.add_argument("--seed", type=int, metavar="N",
+                           help="seed of the fault rules' random draws (default: the file's seed, else random)")
 
 
 _CAP_VARIABLES = (TENANT_RECORDS_VARIABLE, TENANT_BYTES_VARIABLE, TOTAL_RECORDS_VARIABLE, TOTAL_BYTES_VARIABLE)
@@ -108,6 +128,21 @@ def _limits(args: argparse.Namespace) -> Limits:
     return limits
 
 
+def _app(args: argparse.Namespace) -> MockApp:
+    """The app the flags describe; ``KeyError`` for an unknown family, ``ValueError`` for a bad preference or
+    fault rule file."""
+    from mockserver.app import create_app
+    from mockserver.families import discover
+    from mockserver.preferences import family_defaults
+
+    served = args.family or list(discover())
+    preferences = family_defaults(args.prefer, served)
+    app = create_app(args.family, preferences=preferences, seed=args.seed)
+    if args.faults:
+        app.faults.load(args.faults)
+    return app
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.stream_delay is not None:
@@ -127,13 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
-    from mockserver.app import create_app
     from mockserver.server import serve
 
     try:
-        app = create_app(args.family)
+        app = _app(args)
     except KeyError as exc:
         print(f"convo-mock: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a bad --prefer or fault rule file
+        print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -148,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"convo-mock {__version__} listening on http://{host}:{port}")
     for served in app.families:
         print(f"  {served.name:<10} http://{host}:{port}{served.base_path}   ({served.description})")
+    for name, preference in app.preferences.items():
+        print(f"  {name} answers as if every request sent Prefer: {preference.as_header()}")
+    if app.faults.active:
+        print(f"  fault rules from {args.faults} ({len(app.faults.as_dict()['rules'])} rules, seed {app.faults.seed})")
     print("Any non-empty API key works; each key is its own tenant. Ctrl+C stops.", flush=True)
     serve(app, sock, limits, access_log=args.access_log)
     return 0

@@ -7,7 +7,8 @@ way — Connexion's own problems, Starlette's 404/405, bad JSON, a crash — is 
 
 Every handler is all-or-nothing: the resolver hands Connexion (and so both request paths, the fast one of
 ``mockserver.pipeline`` and Connexion's own) each handler wrapped in a store transaction
-(``atomic_handler``), so an error never leaves state behind and no family has to remember it.
+(``atomic_handler``), so an error never leaves state behind and no family has to remember it; around the
+transaction, ``mockserver.selection`` lets a ``Prefer`` header or a fault rule answer instead.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from mockserver.auth import security_map
+from mockserver.declared import declared_operations
 from mockserver.errors import (
     InternalError,
     InvalidRequest,
@@ -44,6 +46,7 @@ from mockserver.errors import (
 from mockserver.family import Family
 from mockserver.pipeline import CachedURIParser, FamilyApp
 from mockserver.responses import dumps
+from mockserver.selection import ResponseSelector
 from mockserver.store import Store
 from mockserver.validation import VALIDATOR_MAP
 
@@ -107,13 +110,14 @@ def atomic_handler(handler: t.Callable, store: Store) -> t.Callable:
     return atomic
 
 
-def _resolver(family: Family, handlers: t.Mapping[str, t.Callable], store: Store) -> Resolver:
+def _resolver(family: Family, handlers: t.Mapping[str, t.Callable], store: Store,
+              selector: ResponseSelector) -> Resolver:
     def resolve(operation_id: str) -> t.Callable:
         try:
             handler = handlers[operation_id]
         except KeyError:
             raise LookupError(f"family {family.name!r} has no handler for operation {operation_id!r}") from None
-        return atomic_handler(handler, store)
+        return selector.wrap(operation_id, atomic_handler(handler, store))
 
     return Resolver(function_resolver=resolve)
 
@@ -130,8 +134,10 @@ def _specification(family: Family) -> Path | dict:
     return document
 
 
-def build_family_app(family: Family, store: Store, *, fast_path: bool = True) -> FamilyApp:
-    """The app serving ``family`` under its ``base_path``, keeping state in ``store``.
+def build_family_app(family: Family, store: Store, *, fast_path: bool = True,
+                     selector: ResponseSelector | None = None) -> FamilyApp:
+    """The app serving ``family`` under its ``base_path``, keeping state in ``store``; ``selector`` (by
+    default one with no default preference and no fault rules) answers ``Prefer`` and fault rules.
 
     It is a Connexion ``AsyncApp`` (``.connexion_app``) whose middleware stack is built at start-up and run
     for matched operations as one call (``mockserver.pipeline``); everything else goes through the
@@ -146,7 +152,8 @@ def build_family_app(family: Family, store: Store, *, fast_path: bool = True) ->
     app.add_api(
         _specification(family),
         base_path=family.base_path,
-        resolver=_resolver(family, family.create_handlers(store), store),
+        resolver=_resolver(family, family.create_handlers(store), store,
+                           selector or ResponseSelector(family, declared_operations(family), None)),
         validate_responses=False,
         swagger_ui_options=None,
     )

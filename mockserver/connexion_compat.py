@@ -259,6 +259,11 @@ def set_request_context(context: dict, operation: OpenAPIOperation, receive: Rec
     _scope.set(scope)
 
 
+def current_scope() -> Scope:
+    """The ASGI scope of the request being handled (what ``connexion.request`` reads)."""
+    return t.cast(Scope, _scope.get())
+
+
 def query_defaults(definitions: dict) -> dict:
     """The defaults of an operation's query parameters, as Connexion's parameter decorator fills them."""
     return _get_query_defaults(definitions)

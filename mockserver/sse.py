@@ -6,17 +6,22 @@ carry an ``id:`` line); ``event_stream`` wraps them in
 ``data: …`` frames and a ``text/event-stream`` response that is sent to
 the client frame by frame as it is produced. ``delta_delay`` is the pause a mock takes between text
 deltas, so clients see a stream arrive the way a model's reply does (``convo-mock serve --stream-delay``
-sets it through the ``CONVO_MOCK_STREAM_DELAY`` environment variable).
+sets it through the ``CONVO_MOCK_STREAM_DELAY`` environment variable). A fault rule's stream faults
+(``mockserver.faults.StreamPlan``: time to first event, a pause per event, a stall, a dropped connection)
+are applied to the frames of a stream made while the rule's request is handled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import typing as t
 from dataclasses import dataclass
 
 import orjson
 from starlette.responses import StreamingResponse
+
+from mockserver.faults import STREAM_PLAN, StreamPlan
 
 DELAY_VARIABLE = "CONVO_MOCK_STREAM_DELAY"
 DEFAULT_DELAY = 0.02
@@ -68,10 +73,35 @@ async def _frames(payloads: t.AsyncIterator[t.Any]) -> t.AsyncIterator[bytes]:
         yield sse_frame(payload)
 
 
+class StreamDropped(Exception):
+    """Raised mid-stream by a fault rule: the server drops the connection without ending the stream."""
+
+
+async def _faulty_frames(payloads: t.AsyncIterator[t.Any], plan: StreamPlan) -> t.AsyncIterator[bytes]:
+    sent = 0
+    try:
+        async for payload in payloads:
+            if plan.drop_after is not None and sent >= plan.drop_after:
+                raise StreamDropped(f"fault rule: connection dropped after {sent} events")
+            if plan.stall_after is not None and sent == plan.stall_after and plan.stall_s > 0:
+                await asyncio.sleep(plan.stall_s)
+            pause = plan.first_event_s if sent == 0 else plan.event_s
+            if pause > 0:
+                await asyncio.sleep(pause)
+            yield sse_frame(payload)
+            sent += 1
+    finally:
+        close = getattr(payloads, "aclose", None)
+        if close is not None:
+            await close()
+
+
 def event_stream(payloads: t.AsyncIterator[t.Any], headers: t.Mapping[str, str] | None = None) -> StreamingResponse:
-    """A ``text/event-stream`` response sending each payload as its own frame, unbuffered."""
+    """A ``text/event-stream`` response sending each payload as its own frame, unbuffered (with the stream
+    faults of the request being handled, if a fault rule set any)."""
+    plan = STREAM_PLAN.get()
     return StreamingResponse(
-        _frames(payloads),
+        _frames(payloads) if plan is None else _faulty_frames(payloads, plan),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})},
     )
