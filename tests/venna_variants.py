@@ -176,8 +176,6 @@ BROKEN: dict[str, Variant] = {
 }
 
 FAITHFUL: dict[str, Variant] = {
-    "gateway-today": Variant("every operation answers its declared 501 not_implemented (after the 402 challenge)",
-                             "", lambda: FAMILY, wrap=_answering(faithful.not_implemented)),
     "index-from-1": Variant("item indexes start at 1", "", _handlers(_IndexFromOne)),
     "merging-update": Variant("update merges metadata", "", _handlers(_MergingUpdate)),
     # Where a correct client cannot tell: reported as warnings, not failures.
@@ -188,8 +186,6 @@ FAITHFUL: dict[str, Variant] = {
 }
 # What each faithful variant must show in the report besides passing: (severity, check) pairs.
 FAITHFUL_FINDINGS: dict[str, set[tuple[str, str]]] = {
-    "gateway-today": {("unsupported", check) for check in ("lifecycle", "item_walk", "auth", "tenant_isolation",
-                                                           "error_envelope")},
     "malformed-bearer-401": {("warning", "auth")},
     "limit-clamped": {("warning", "error_envelope")},
 }
