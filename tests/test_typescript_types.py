@@ -3,14 +3,16 @@
 As the README shows, for every registered family: ``openapi-typescript <mock>/<prefix>/openapi.json``, then
 ``tsc --strict`` on a usage file that names every path and operation of the contract, reads a success body's
 required field, and expects an error for a path the contract does not have (so types that were ``any`` would
-fail). Both npm packages are pinned and installed once into a cache folder (``CONVO_MOCK_NPM_CACHE``, by
-default ``~/.cache/convo-mock/npm``); skipped only where npm is missing.
+fail). The README's TypeScript snippet is compiled too, against the OpenAI family's types, where the README
+generates them (``src/api/openai.d.ts``). Both npm packages are pinned and installed once into a cache
+folder (``CONVO_MOCK_NPM_CACHE``, by default ``~/.cache/convo-mock/npm``); skipped only where npm is missing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -21,7 +23,7 @@ import httpx
 import pytest
 
 from mockserver.families import discover
-from tests.servers import running_server
+from tests.servers import ROOT, running_server
 
 OPENAPI_TYPESCRIPT = "7.13.0"
 TYPESCRIPT = "5.9.3"  # openapi-typescript 7 asks for typescript ^5
@@ -119,4 +121,22 @@ def test_openapi_typescript_types_of_the_served_contract_compile(name: str, tool
     _run(tools / "openapi-typescript", contract_url, "-o", tmp_path / f"{name}.d.ts", cwd=tmp_path)
     usage = tmp_path / "usage.ts"
     usage.write_text(usage_file(name, httpx.get(contract_url, timeout=10).json()))
-    _run(tools / "tsc", "--strict", "--noEmit", "--target", "es2020", "--module", "commonjs", usage, cwd=tmp_path)
+    _compile(tools, usage)
+
+
+def _compile(tools: Path, source: Path) -> None:
+    _run(tools / "tsc", "--strict", "--noEmit", "--target", "es2020", "--module", "commonjs", source,
+         cwd=source.parent)
+
+
+def test_the_readme_typescript_snippet_compiles(tools: Path, mock_url: str, tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^npx openapi-typescript@(\S+) http://127\.0\.0\.1:4010(\S+) -o (\S+)$", readme, re.M)
+    assert commands and {version for version, _, _ in commands} == {OPENAPI_TYPESCRIPT}, "the README's pin"
+    (snippet,) = re.findall(r"```ts\n(.*?)```", readme, re.S)
+    for _, path, output in commands:
+        (tmp_path / output).parent.mkdir(parents=True, exist_ok=True)
+        _run(tools / "openapi-typescript", mock_url + path, "-o", tmp_path / output, cwd=tmp_path)
+    usage = tmp_path / "src" / "usage.ts"
+    usage.write_text(snippet)
+    _compile(tools, usage)
