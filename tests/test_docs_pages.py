@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
 from mockserver.app import create_app
 from mockserver.families import discover
@@ -126,8 +127,7 @@ def mock_url() -> Iterator[str]:
 def browser() -> Iterator[t.Any]:
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with tempfile.TemporaryDirectory(prefix="convo-mock-chromium-") as profile, sync_api.sync_playwright() as driver:
+    with tempfile.TemporaryDirectory(prefix="convo-mock-chromium-") as profile, sync_playwright() as driver:
         context = driver.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
