@@ -3,11 +3,13 @@
 Requests are dispatched by URL prefix (``/openai/v1`` …) to the family's app. Every response gets an
 ``x-request-id`` header (``req_`` + 32 random hex digits, from Python's per-process random generator:
 unique, not secret, and without a system call per request) and the family's static headers. ``GET /``
-lists the mounted families; any other path outside a family prefix is a 404 in the mock's own, vendor-neutral
+lists the mounted families with their Swagger UI and contract (``mockserver.docs``: an HTML page for a
+browser, JSON otherwise); any other path outside a family prefix is a 404 in the mock's own, vendor-neutral
 JSON (no family owns that path, so no family's envelope applies)::
 
     {"service": "convo-mock", "status": 404, "message": "No API at /x; families are mounted at /openai/v1, …",
-     "families": [{"name": …, "base_path": …, "description": …}, …]}
+     "families": [{"name": …, "base_path": …, "description": …, "ui": …, "openapi_json": …,
+                   "openapi_yaml": …}, …]}
 
 the same shape as ``GET /`` plus ``status`` and ``message``.
 """
@@ -17,10 +19,12 @@ from __future__ import annotations
 import typing as t
 from random import getrandbits
 
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.connexion_app import build_family_app
 from mockserver.declared import declared_operations
+from mockserver.docs import family_entry, index_html, is_docs_path, wants_html
 from mockserver.errors import RouteNotFound
 from mockserver.families import discover
 from mockserver.family import Family
@@ -62,7 +66,7 @@ class MockApp:
         path: str = scope.get("path", "")
         for prefix, prefix_slash, app, extra, family in self._prefixes:
             if path.startswith(prefix_slash) or path == prefix:
-                if not family.optional_trailing_slash:
+                if not family.optional_trailing_slash or is_docs_path(path[len(prefix):]):
                     await app(scope, receive, _with_headers(send, extra))
                     return
                 if not path.endswith("/"):
@@ -72,9 +76,11 @@ class MockApp:
         await self._outside_families(scope, receive, _with_headers(send, []))
 
     async def _outside_families(self, scope: Scope, receive: Receive, send: Send) -> None:
-        families = [{"name": f.name, "base_path": f.base_path, "description": f.description} for f in self.families]
+        families = [family_entry(f) for f in self.families]
         if scope.get("path") in ("", "/") and scope.get("method") == "GET":
-            response = json_response({"service": "convo-mock", "families": families})
+            accept = dict(scope.get("headers", ())).get(b"accept", b"").decode("latin-1")
+            response = (HTMLResponse(index_html(self.families)) if wants_html(accept)
+                        else json_response({"service": "convo-mock", "families": families}))
         else:
             message = f"No API at {scope.get('path')}; families are mounted at " + ", ".join(
                 f.base_path for f in self.families)
