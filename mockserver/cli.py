@@ -6,9 +6,12 @@
                      [--max-connections N]
                      [--shutdown-timeout S]
                      [--tenant-max-records N] [--tenant-max-bytes N] [--max-records N] [--max-bytes N]
+                     [--fixtures FILE] [--admin-token TOKEN] [--journal-size N]
 
 ``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
 ``CONVO_MOCK_<NAME>`` from the environment (``CONVO_MOCK_MAX_BODY_BYTES``); a flag wins over the variable.
+The admin API (``/__admin``) is open on loopback; beyond it the mock refuses to start without
+``--admin-token`` (or ``CONVO_MOCK_ADMIN_TOKEN``). ``--access-log`` prints one line per request.
 The caps on stored records and bytes (per API key, and in total) default as ``mockserver.quota``
 documents; 0 lifts one.
 """
@@ -16,12 +19,15 @@ documents; 0 lifts one.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 import sys
 from dataclasses import fields, replace
 
 from mockserver import __version__
+from mockserver.admin.api import PREFIX as ADMIN_PREFIX
+from mockserver.admin.journal import DEFAULT_CAPACITY
 from mockserver.limits import Limits, env_variable
 from mockserver.quota import (
     TENANT_BYTES_VARIABLE,
@@ -45,13 +51,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=4010, help="port to bind; 0 picks a free one (default 4010)")
     serve.add_argument("--family", action="append", metavar="NAME",
                        help=f"serve only this family (repeatable); available: {families}")
-    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--access-log", action="store_true",
+                       help="print one line per request: method, path, status, duration, request id")
+    serve.add_argument("--fixtures", metavar="FILE",
+                       help="load this fixture document (YAML or JSON) at start; the mock is ready once it is")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help=f"token the admin API ({ADMIN_PREFIX}) requires; needed when --host is not loopback "
+                            f"(env {ADMIN_TOKEN_VARIABLE}, which keeps it out of ps)")
+    serve.add_argument("--journal-size", type=int, metavar="N", default=DEFAULT_CAPACITY,
+                       help=f"requests the journal keeps ({ADMIN_PREFIX}/journal; default {DEFAULT_CAPACITY}; 0 turns "
+                            "it off)")
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
     _add_limit_flags(serve)
     _add_cap_flags(serve)
     return parser
 
+
+ADMIN_TOKEN_VARIABLE = "CONVO_MOCK_ADMIN_TOKEN"
 
 _CAP_VARIABLES = (TENANT_RECORDS_VARIABLE, TENANT_BYTES_VARIABLE, TOTAL_RECORDS_VARIABLE, TOTAL_BYTES_VARIABLE)
 
@@ -127,14 +144,38 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
+    admin_token = args.admin_token or os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    if admin_token is None and not _is_loopback(args.host):
+        print(f"convo-mock: listening on {args.host} (beyond loopback) needs --admin-token (or "
+              f"{ADMIN_TOKEN_VARIABLE}): the admin API can erase and read every tenant's data", file=sys.stderr)
+        return 2
+    if args.journal_size < 0:
+        print("convo-mock: --journal-size must not be negative", file=sys.stderr)
+        return 2
+    fixtures = None
+    if args.fixtures is not None:
+        try:
+            with open(args.fixtures, "rb") as handle:
+                fixtures = handle.read()
+        except OSError as exc:
+            print(f"convo-mock: cannot read --fixtures {args.fixtures}: {exc.strerror}", file=sys.stderr)
+            return 2
+    from mockserver.admin.fixtures import FixtureError, parse
     from mockserver.app import create_app
     from mockserver.server import serve
 
     try:
-        app = create_app(args.family)
+        app = create_app(args.family, journal_size=args.journal_size, admin_token=admin_token,
+                         access_log=_print_line if args.access_log else None, fixtures=fixtures)
     except KeyError as exc:
         print(f"convo-mock: {exc.args[0]}", file=sys.stderr)
         return 2
+    if fixtures is not None:
+        try:
+            parse(fixtures, [served.name for served in app.families])  # malformed: refused before listening
+        except FixtureError as exc:
+            print(f"convo-mock: --fixtures {args.fixtures}: {exc.message}", file=sys.stderr)
+            return 2
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -148,6 +189,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"convo-mock {__version__} listening on http://{host}:{port}")
     for served in app.families:
         print(f"  {served.name:<10} http://{host}:{port}{served.base_path}   ({served.description})")
+    print(f"  admin      http://{host}:{port}{ADMIN_PREFIX}   (reset, fixtures, journal, health; "
+          f"{'token required' if admin_token else 'open'})")
     print("Any non-empty API key works; each key is its own tenant. Ctrl+C stops.", flush=True)
-    serve(app, sock, limits, access_log=args.access_log)
+    if not serve(app, sock, limits):
+        print("convo-mock: start-up failed (see above)", file=sys.stderr)
+        return 1
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _print_line(line: str) -> None:
+    """An access-log line, on standard output as it happens."""
+    print(line, flush=True)

@@ -218,7 +218,7 @@ class ConversationHandlers:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.runs = RunRegistry()
+        self.runs = RunRegistry(store)
         self.logs: dict[tuple[str, str], RunLog] = {}
         self.owners: dict[str, tuple[str, str]] = {}
         """conversation id → (API key, project): conversation ids are global."""
