@@ -277,5 +277,8 @@ def serve(app: t.Any, sock: socket.socket, limits: Limits, *, access_log: bool =
     False if it never started (its start-up failed). ``access_log`` is uvicorn's own (the mock prints
     its own lines: ``mockserver.admin.journal``)."""
     server = uvicorn.Server(server_config(app, limits, access_log=access_log))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except SystemExit:  # uvicorn's own exit when the app's start-up fails
+        return False
     return server.started

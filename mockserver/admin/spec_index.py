@@ -115,4 +115,5 @@ class SpecIndex:
         if not names or not any(name in text for name in names):
             return text
         pairs = parse_qsl(text, keep_blank_values=True)
-        return urlencode([(name, mask(value) if name in names else value) for name, value in pairs], safe="…@")
+        return "&".join(f"{name}={mask(value)}" if name in names else urlencode([(name, value)])
+                        for name, value in pairs)

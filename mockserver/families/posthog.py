@@ -223,6 +223,15 @@ class ConversationHandlers:
         self.owners: dict[str, tuple[str, str]] = {}
         """conversation id → (API key, project): conversation ids are global."""
         self._tasks: set[asyncio.Task] = set()
+        store.on_clear(self._forget_owners)
+
+    def _forget_owners(self, tenant: str | None) -> None:
+        """The store forgot ``tenant``'s data (every tenant's, with None): its conversation ids are free."""
+        if tenant is None:
+            self.owners.clear()
+        else:
+            for conversation_id in [c for c, (owner, _) in self.owners.items() if owner == tenant]:
+                del self.owners[conversation_id]
 
     def operations(self) -> dict[str, t.Callable]:
         return {
