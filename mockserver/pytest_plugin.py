@@ -82,12 +82,15 @@ class _SuiteRun:
 
 
 def _check_names(family: str) -> list[str]:
+    """The checks a run of ``family`` reports, in run order (as ``conformance.runner`` and
+    ``conformance.schemathesis_phase`` name them)."""
     from conformance.profiles import get
-    from conformance.schemathesis_phase import PHASES, PREFIX
+    from conformance.schemathesis_phase import CHECKS, NETWORK_CHECK, PREFIX
 
     profile = get(family)
     names = [entry if isinstance(entry, str) else entry.__name__ for entry in (*profile.checks, *profile.extra_checks)]
-    return names + [PREFIX + phase for phase in PHASES]
+    return names + [PREFIX + name for name in (*CHECKS, NETWORK_CHECK)
+                    if name not in profile.schemathesis_excluded_checks]
 
 
 class ConformanceCheck(pytest.Item):
