@@ -73,12 +73,17 @@ class MockApp:
         path: str = scope.get("path", "")
         if path.startswith(ADMIN_PREFIX) and (path == ADMIN_PREFIX or path[len(ADMIN_PREFIX)] == "/"):
             if self._admin_log is not None:  # in the access log, never in the journal
-                receive, send = self._admin_log.observe(scope, receive, send)
-            await self.admin(scope, receive, _with_headers(send, []))
+                await self._admin_log.serve(self._serve_admin, scope, receive, send)
+            else:
+                await self._serve_admin(scope, receive, send)
             return
         if self._recorder is not None:
-            receive, send = self._recorder.observe(scope, receive, send)
-        await self.dispatch(scope, receive, send)
+            await self._recorder.serve(self.dispatch, scope, receive, send)
+        else:
+            await self.dispatch(scope, receive, send)
+
+    async def _serve_admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.admin(scope, receive, _with_headers(send, []))
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a request of a family (or the mock's own 404), unnoted: what fixtures are replayed through."""

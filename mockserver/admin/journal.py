@@ -1,13 +1,13 @@
 """The request journal and the access log: what the mock was asked, for tests to assert on.
 
-``Recorder.observe`` wraps one request's ``receive`` and ``send``: it notes the request (method, path,
-query, head, arrival time), the first ``EXCERPT_BYTES`` of its body and of its response body, the status,
-the ``x-request-id`` and, when the response ends, the duration. The note goes into ``Journal``, a ring of
-the last ``capacity`` requests (older ones fall out: memory is bounded by the capacity, the excerpts and
-the request heads, themselves capped by ``--max-header-bytes``). With an access log the end of every
-response also prints one line.
+``Recorder.serve`` runs one request with its ``receive`` and ``send`` wrapped: it notes the request
+(method, path, query, head, arrival time) when it arrives, and when it ends the first ``EXCERPT_BYTES``
+of its body and of its response body, the status, the ``x-request-id`` and the duration. The notes go into
+``Journal``, a ring of the last ``capacity`` requests (older ones fall out: memory is bounded by the
+capacity, the excerpts and the request heads, themselves capped by ``--max-header-bytes``) beside the
+requests still being answered. With an access log the end of every request also prints one line.
 
-The request path pays for two small closures and a few attribute writes; everything the journal derives
+The request path pays for two small closures and two tuples; everything the journal derives
 (family, operation, tenant) is worked out only when it is read (``Journal.entries``), from the family's
 contract (``mockserver.admin.spec_index``). Keys are never shown whole: ``tenant`` is masked.
 """
@@ -20,7 +20,7 @@ import typing as t
 from collections import deque
 from dataclasses import dataclass
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.admin.spec_index import SpecIndex, mask
 from mockserver.family import Family
@@ -29,26 +29,23 @@ EXCERPT_BYTES = 1024
 DEFAULT_CAPACITY = 1000
 
 
-class Entry:
-    """One request as the journal noted it (raw; ``Journal.entries`` derives the rest)."""
+class Entry(t.NamedTuple):
+    """One request as the journal noted it (raw; ``Journal.entries`` derives the rest). The request path
+    stores plain tuples in this order (building a named tuple costs more); the journal reads them as this."""
 
-    __slots__ = ("number", "method", "path", "query", "headers", "started", "started_at", "status",
-                 "request_id", "duration", "request_body", "response_body", "complete")
-
-    def __init__(self, number: int, scope: Scope) -> None:
-        self.number = number
-        self.method: str = scope.get("method", "")
-        self.path: str = scope.get("path", "")
-        self.query: bytes = scope.get("query_string", b"")
-        self.headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
-        self.started = time.perf_counter()
-        self.started_at = time.time()
-        self.status: int | None = None
-        self.request_id: str | None = None
-        self.duration: float | None = None
-        self.request_body = b""
-        self.response_body = b""
-        self.complete = False
+    number: int
+    started: float
+    """``time.perf_counter()`` at arrival."""
+    method: str
+    path: str
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    status: int | None = None
+    request_id: str | None = None
+    duration: float | None = None
+    request_body: bytes = b""
+    response_body: bytes = b""
+    complete: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,25 +59,36 @@ class Filters:
 
 
 class Journal:
-    """The last ``capacity`` requests, oldest first."""
+    """The last ``capacity`` requests, oldest first; requests still being answered are listed too."""
 
     def __init__(self, families: t.Sequence[Family], capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
-        self._entries: deque[Entry] = deque(maxlen=capacity)
+        self._done: deque[tuple] = deque(maxlen=capacity)
+        self._open: dict[int, tuple] = {}
         self._numbers = itertools.count(1)
+        self._clock_offset = time.time() - time.perf_counter()
         self._families = sorted(families, key=lambda f: len(f.base_path), reverse=True)
         self._indexes = {family.name: SpecIndex(family) for family in families}
 
-    def add(self, scope: Scope) -> Entry:
-        entry = Entry(next(self._numbers), scope)
-        self._entries.append(entry)
+    def begin(self, scope: Scope, started: float) -> tuple:
+        """Note a request arriving (listed, without status, until ``end``); the ``Entry`` fields so far."""
+        number = next(self._numbers)
+        entry = self._open[number] = (number, started, scope["method"], scope["path"], scope["query_string"],
+                                      scope["headers"])
         return entry
 
+    def end(self, entry: tuple, status: int | None, request_id: str | None, duration: float,
+            request_body: bytes, response_body: bytes, complete: bool) -> None:
+        """Note a request done (answered, or given up)."""
+        self._open.pop(entry[0], None)
+        self._done.append((*entry, status, request_id, duration, request_body, response_body, complete))
+
     def clear(self) -> None:
-        self._entries.clear()
+        self._done.clear()
+        self._open.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._done) + len(self._open)
 
     def family_of(self, path: str) -> Family | None:
         for family in self._families:
@@ -92,7 +100,8 @@ class Journal:
     def entries(self, filters: Filters = Filters()) -> list[dict[str, t.Any]]:
         """The journal as JSON-ready dicts, oldest first, filtered (the newest ``limit`` when given)."""
         chosen: list[dict[str, t.Any]] = []
-        for entry in list(self._entries):
+        noted = [Entry(*fields) for fields in sorted([*self._done, *self._open.values()])[-self.capacity:]]
+        for entry in noted:
             family = self.family_of(entry.path)
             index = self._indexes[family.name] if family is not None else None
             if filters.family is not None and (family is None or family.name != filters.family):
@@ -104,7 +113,7 @@ class Journal:
             if filters.tenant is not None and key != filters.tenant:
                 continue
             query = index.masked_query(entry.query) if index is not None else entry.query.decode("latin-1")
-            chosen.append(_as_dict(entry, family, operation, key, query))
+            chosen.append(_as_dict(entry, self._clock_offset + entry.started, family, operation, key, query))
         if filters.limit is not None:
             chosen = chosen[-filters.limit:] if filters.limit else []
         return chosen
@@ -115,11 +124,11 @@ def _excerpt(body: bytes) -> str:
     return text + "…" if len(body) > EXCERPT_BYTES else text
 
 
-def _as_dict(entry: Entry, family: Family | None, operation: str | None, key: str | None,
+def _as_dict(entry: Entry, started_at: float, family: Family | None, operation: str | None, key: str | None,
              query: str) -> dict[str, t.Any]:
     return {
         "number": entry.number,
-        "time": entry.started_at,
+        "time": round(started_at, 6),
         "method": entry.method,
         "path": entry.path,
         "query": query,
@@ -142,38 +151,50 @@ class Recorder:
         self.journal = journal
         self.access_log = access_log
 
-    def observe(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
-        entry = self.journal.add(scope) if self.journal is not None else Entry(0, scope)
-        log = self.access_log
+    async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with ``app``, noting it: once it arrives, then once it ends (answered, or the
+        client gone); the excerpts and the status are gathered in between, in locals of this call."""
+        journal, started = self.journal, time.perf_counter()
+        entry = journal.begin(scope, started) if journal is not None else None
+        status: int | None = None
+        request_id: str | None = None
+        request_body = response_body = b""
+        complete = False
 
         async def noting_receive() -> Message:
+            nonlocal request_body
             message = await receive()
-            if message["type"] == "http.request" and len(entry.request_body) < EXCERPT_BYTES:
-                entry.request_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
+            if len(request_body) < EXCERPT_BYTES and message["type"] == "http.request":
+                request_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
             return message
 
         async def noting_send(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
-                entry.status = message["status"]
-                for name, value in message.get("headers", ()):
-                    if name == b"x-request-id":
-                        entry.request_id = value.decode("latin-1")
-            elif kind == "http.response.body":
-                if len(entry.response_body) < EXCERPT_BYTES:
-                    entry.response_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
+            nonlocal status, request_id, response_body, complete
+            if message["type"] == "http.response.body":
+                if len(response_body) < EXCERPT_BYTES:
+                    response_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
                 if not message.get("more_body", False):
-                    entry.duration = time.perf_counter() - entry.started
-                    entry.complete = True
-                    if log is not None:
-                        log(access_line(entry))
+                    complete = True
+            elif message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in reversed(message.get("headers", ())):
+                    if name == b"x-request-id":
+                        request_id = value.decode("latin-1")
+                        break
             await send(message)
 
-        return noting_receive, noting_send
+        try:
+            await app(scope, noting_receive, noting_send)
+        finally:
+            duration = time.perf_counter() - started
+            if entry is not None and journal is not None:
+                journal.end(entry, status, request_id, duration, request_body, response_body, complete)
+            if self.access_log is not None:
+                self.access_log(access_line(scope.get("method", ""), scope.get("path", ""), status, duration,
+                                            request_id))
 
 
-def access_line(entry: Entry) -> str:
+def access_line(method: str, path: str, status: int | None, duration: float, request_id: str | None) -> str:
     """``GET /openai/v1/conversations/conv_1 200 1.4ms req_…``: one request in the access log (the path
-    without its query, which may hold a key)."""
-    duration = "-" if entry.duration is None else f"{entry.duration * 1000:.1f}ms"
-    return f"{entry.method} {entry.path} {entry.status} {duration} {entry.request_id or '-'}"
+    without its query, which may hold a key; status ``-`` when the client left before any answer)."""
+    return f"{method} {path} {status or '-'} {duration * 1000:.1f}ms {request_id or '-'}"
