@@ -16,11 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from openapi_spec_validator import validate
 
 from mockserver.admin.api import PREFIX
 from mockserver.app import MockApp, create_app
 from mockserver.families import discover
 from mockserver.testing import RunningMock
+from tests.contract import assert_conforms
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -69,9 +71,32 @@ def test_every_admin_route_is_in_the_admin_contract(mock: RunningMock) -> None:
     served = httpx.get(mock.url + PREFIX + "/openapi.yaml")
     assert served.status_code == 200
     contract = yaml.safe_load(served.text)
+    assert contract["openapi"] == "3.0.3"
+    validate(contract)
     declared = {(method.upper(), PREFIX + path) for path, item in contract["paths"].items() for method in item}
     app = create_app()
     assert set(app.admin.routes) == declared
+
+
+def test_admin_answers_conform_to_the_admin_contract() -> None:
+    with RunningMock.start(journal_size=10, admin_token="t0ken") as own:
+        admin, token = own.url + PREFIX, {"Authorization": "Bearer t0ken"}
+        key = new_key("conform")
+        create_conversation(own, key)
+        fixture = json.dumps({"families": {"openai": {key: [{"path": "/conversations", "body": {}}]}}})
+        answers = [
+            httpx.get(admin + "/health"), httpx.get(admin + "/ready"),
+            httpx.get(admin + "/journal", headers=token), httpx.get(admin + "/journal?limit=x", headers=token),
+            httpx.get(admin + "/journal"),
+            httpx.post(admin + "/fixtures", content=fixture, headers=token),
+            httpx.post(admin + "/fixtures", content="[]", headers=token),
+            httpx.post(admin + "/reset", json={"family": "openai", "tenant": key}, headers=token),
+            httpx.post(admin + "/reset", json={"family": "nope"}, headers=token),
+            httpx.delete(admin + "/journal", headers=token),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 400, 401, 201, 422, 200, 404, 204]
+    for answer in answers:
+        assert_conforms("admin.yaml", answer)
 
 
 def test_unknown_admin_route_and_wrong_method_are_json(mock: RunningMock) -> None:
