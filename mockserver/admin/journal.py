@@ -31,7 +31,9 @@ DEFAULT_CAPACITY = 1000
 
 class Entry(t.NamedTuple):
     """One request as the journal noted it (raw; ``Journal.entries`` derives the rest). The request path
-    stores plain tuples in this order (building a named tuple costs more); the journal reads them as this."""
+    stores plain tuples in this order (building a named tuple costs more); the journal reads them as this.
+    Only tuples, strings, bytes and numbers: the garbage collector stops tracking an entry after its first
+    pass, so a full ring costs collections nothing."""
 
     number: int
     started: float
@@ -39,9 +41,10 @@ class Entry(t.NamedTuple):
     method: str
     path: str
     query: bytes
-    headers: list[tuple[bytes, bytes]]
+    headers: tuple[tuple[bytes, bytes], ...]
     status: int | None = None
-    request_id: str | None = None
+    response_headers: t.Iterable[tuple[bytes, bytes]] = ()
+    """The response's head (its ``x-request-id`` is read from it when the journal is)."""
     duration: float | None = None
     request_body: bytes = b""
     response_body: bytes = b""
@@ -74,14 +77,14 @@ class Journal:
         """Note a request arriving (listed, without status, until ``end``); the ``Entry`` fields so far."""
         number = next(self._numbers)
         entry = self._open[number] = (number, started, scope["method"], scope["path"], scope["query_string"],
-                                      scope["headers"])
+                                      tuple(scope["headers"]))
         return entry
 
-    def end(self, entry: tuple, status: int | None, request_id: str | None, duration: float,
-            request_body: bytes, response_body: bytes, complete: bool) -> None:
+    def end(self, entry: tuple, status: int | None, response_headers: t.Iterable[tuple[bytes, bytes]],
+            duration: float, request_body: bytes, response_body: bytes, complete: bool) -> None:
         """Note a request done (answered, or given up)."""
         self._open.pop(entry[0], None)
-        self._done.append((*entry, status, request_id, duration, request_body, response_body, complete))
+        self._done.append((*entry, status, tuple(response_headers), duration, request_body, response_body, complete))
 
     def clear(self) -> None:
         self._done.clear()
@@ -137,7 +140,7 @@ def _as_dict(entry: Entry, started_at: float, family: Family | None, operation: 
         "tenant": mask(key),
         "status": entry.status,
         "duration_ms": None if entry.duration is None else round(entry.duration * 1000, 3),
-        "request_id": entry.request_id,
+        "request_id": _request_id(entry.response_headers),
         "complete": entry.complete,
         "request_body": _excerpt(entry.request_body),
         "response_body": _excerpt(entry.response_body),
@@ -157,7 +160,7 @@ class Recorder:
         journal, started = self.journal, time.perf_counter()
         entry = journal.begin(scope, started) if journal is not None else None
         status: int | None = None
-        request_id: str | None = None
+        response_headers: t.Iterable[tuple[bytes, bytes]] = ()
         request_body = response_body = b""
         complete = False
 
@@ -169,29 +172,35 @@ class Recorder:
             return message
 
         async def noting_send(message: Message) -> None:
-            nonlocal status, request_id, response_body, complete
+            nonlocal status, response_headers, response_body, complete
             if message["type"] == "http.response.body":
                 if len(response_body) < EXCERPT_BYTES:
                     response_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
                 if not message.get("more_body", False):
                     complete = True
             elif message["type"] == "http.response.start":
-                status = message["status"]
-                for name, value in reversed(message.get("headers", ())):
-                    if name == b"x-request-id":
-                        request_id = value.decode("latin-1")
-                        break
+                status, response_headers = message["status"], message.get("headers", ())
             await send(message)
 
-        try:
-            await app(scope, noting_receive, noting_send)
+        try:  # a GET or HEAD has no body worth an excerpt: its receive is left alone
+            await app(scope, receive if scope["method"] in _WITHOUT_BODY else noting_receive, noting_send)
         finally:
             duration = time.perf_counter() - started
             if entry is not None and journal is not None:
-                journal.end(entry, status, request_id, duration, request_body, response_body, complete)
+                journal.end(entry, status, response_headers, duration, request_body, response_body, complete)
             if self.access_log is not None:
                 self.access_log(access_line(scope.get("method", ""), scope.get("path", ""), status, duration,
-                                            request_id))
+                                            _request_id(response_headers)))
+
+
+_WITHOUT_BODY = frozenset({"GET", "HEAD"})
+
+
+def _request_id(headers: t.Iterable[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"x-request-id":
+            return value.decode("latin-1")
+    return None
 
 
 def access_line(method: str, path: str, status: int | None, duration: float, request_id: str | None) -> str:
