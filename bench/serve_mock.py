@@ -24,8 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serve_mock", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--sizes", default="0,100,100000", help="comma-separated item counts to seed")
+    parser.add_argument("--journal-size", type=int, default=None,
+                        help="requests the journal keeps (default: the mock's; 0 turns it off)")
     args = parser.parse_args(argv)
-    app = create_app()
+    app = create_app() if args.journal_size is None else create_app(journal_size=args.journal_size)
 
     async def seed() -> dict[int, str]:
         return {int(size): await seed_conversation(app, int(size)) for size in args.sizes.split(",")}

@@ -12,6 +12,9 @@ JSON (no family owns that path, so no family's envelope applies)::
                    "openapi_yaml": …}, …]}
 
 the same shape as ``GET /`` plus ``status`` and ``message``.
+
+``/__admin`` is the admin API (``mockserver.admin``), outside every family; every other request is noted
+in the request journal (and the access log, if on) by ``mockserver.admin.journal.Recorder``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from random import getrandbits
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mockserver.admin.api import PREFIX as ADMIN_PREFIX
+from mockserver.admin.api import AdminApp
+from mockserver.admin.journal import DEFAULT_CAPACITY, Journal, Recorder
+from mockserver.admin.sections import SECTIONS, parse_and_load
 from mockserver.connexion_app import build_family_app
 from mockserver.declared import declared_operations
 from mockserver.docs import family_entry, index_html, is_docs_path, wants_html
@@ -39,7 +46,10 @@ class MockApp:
     """ASGI app routing to the family apps by path prefix."""
 
     def __init__(self, families: t.Sequence[Family], store_factory: t.Callable[[], Store] = MemoryStore, *,
-                 preferences: t.Mapping[str, Preference] | None = None, seed: int | None = None) -> None:
+                 preferences: t.Mapping[str, Preference] | None = None, seed: int | None = None,
+                 journal_size: int = DEFAULT_CAPACITY, admin_token: str | None = None,
+                 access_log: t.Callable[[str], None] | None = None,
+                 fixtures: str | bytes | None = None) -> None:
         if not families:
             raise ValueError("no API families to serve")
         self.families = list(families)
@@ -58,11 +68,40 @@ class MockApp:
             app = self.family_apps[family.name] = build_family_app(family, self.stores[family.name], selector=selector)
             self._mounts.append((family.base_path.rstrip("/"), app, extra, family))
         self._prefixes = [(prefix, prefix + "/", app, extra, family) for prefix, app, extra, family in self._mounts]
+        self.journal = Journal(self.families, journal_size) if journal_size > 0 else None
+        """The last requests served (None when off)."""
+        self._recorder = Recorder(self.journal, access_log) if self.journal is not None or access_log else None
+        self._admin_log = Recorder(None, access_log) if access_log else None
+        self.admin = AdminApp(self, [route for section in SECTIONS for route in section], admin_token)
+        self._fixtures = fixtures
+        self.ready = False
+        """Start-up is done (fixtures given at start loaded): what ``/__admin/ready`` reports."""
+
+    async def load_fixtures(self, document: str | bytes) -> list[dict[str, t.Any]]:
+        """Replay a fixture document (``mockserver.admin.fixtures``) through this app; all or nothing."""
+        return await parse_and_load(self, document)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        path: str = scope.get("path", "")
+        if path.startswith(ADMIN_PREFIX) and (path == ADMIN_PREFIX or path[len(ADMIN_PREFIX)] == "/"):
+            if self._admin_log is not None:  # in the access log, never in the journal
+                await self._admin_log.serve(self._serve_admin, scope, receive, send)
+            else:
+                await self._serve_admin(scope, receive, send)
+            return
+        if self._recorder is not None:
+            await self._recorder.serve(self.dispatch, scope, receive, send)
+        else:
+            await self.dispatch(scope, receive, send)
+
+    async def _serve_admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.admin(scope, receive, _with_headers(send, []))
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request of a family (or the mock's own 404), unnoted: what fixtures are replayed through."""
         path: str = scope.get("path", "")
         for prefix, prefix_slash, app, extra, family in self._prefixes:
             if path.startswith(prefix_slash) or path == prefix:
@@ -92,6 +131,13 @@ class MockApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self._fixtures is not None:
+                    try:
+                        await self.load_fixtures(self._fixtures)
+                    except ValueError as exc:  # FixtureError: a request of the document was refused
+                        await send({"type": "lifespan.startup.failed", "message": f"fixtures not loaded: {exc}"})
+                        return
+                self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
@@ -143,14 +189,13 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     return send_with_headers
 
 
-def create_app(names: t.Sequence[str] | None = None, *, preferences: t.Mapping[str, Preference] | None = None,
-               seed: int | None = None) -> MockApp:
-    """The mock app serving the named families (all discovered families by default), with default
-    preferences per family name and the seed of its fault rules."""
+def create_app(names: t.Sequence[str] | None = None, **options: t.Any) -> MockApp:
+    """The mock app serving the named families (all discovered families by default); ``options`` are
+    ``MockApp``'s (default preferences, fault seed, journal size, admin token, access log, fixtures)."""
     available = discover()
     if names:
         unknown = [n for n in names if n not in available]
         if unknown:
             raise KeyError(f"unknown families: {', '.join(unknown)} (available: {', '.join(available)})")
-        return MockApp([available[n] for n in names], preferences=preferences, seed=seed)
-    return MockApp(list(available.values()), preferences=preferences, seed=seed)
+        return MockApp([available[n] for n in names], **options)
+    return MockApp(list(available.values()), **options)

@@ -7,9 +7,12 @@
                      [--shutdown-timeout S]
                      [--tenant-max-records N] [--tenant-max-bytes N] [--max-records N] [--max-bytes N]
                      [--prefer FAMILY:PREFERENCE ...] [--faults FILE] [--seed N]
+                     [--fixtures FILE] [--admin-token TOKEN] [--journal-size N]
 
 ``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
 ``CONVO_MOCK_<NAME>`` from the environment (``CONVO_MOCK_MAX_BODY_BYTES``); a flag wins over the variable.
+The admin API (``/__admin``) is open on loopback; beyond it the mock refuses to start without
+``--admin-token`` (or ``CONVO_MOCK_ADMIN_TOKEN``). ``--access-log`` prints one line per request.
 The caps on stored records and bytes (per API key, and in total) default as ``mockserver.quota``
 documents; 0 lifts one. ``--prefer venna:code=501`` makes a family answer as if every request sent that
 ``Prefer`` header (``mockserver.preferences``); ``--faults FILE`` loads fault rules (``mockserver.faults``),
@@ -19,6 +22,7 @@ drawn from ``--seed``.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 import sys
@@ -26,9 +30,8 @@ import typing as t
 from dataclasses import fields, replace
 
 from mockserver import __version__
-
-if t.TYPE_CHECKING:
-    from mockserver.app import MockApp
+from mockserver.admin.api import PREFIX as ADMIN_PREFIX
+from mockserver.admin.journal import DEFAULT_CAPACITY
 from mockserver.limits import Limits, env_variable
 from mockserver.quota import (
     TENANT_BYTES_VARIABLE,
@@ -38,6 +41,9 @@ from mockserver.quota import (
 )
 from mockserver.quota import Limits as StoreCaps
 from mockserver.sse import DEFAULT_DELAY, DELAY_VARIABLE
+
+if t.TYPE_CHECKING:
+    from mockserver.app import MockApp
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,13 +58,25 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=4010, help="port to bind; 0 picks a free one (default 4010)")
     serve.add_argument("--family", action="append", metavar="NAME",
                        help=f"serve only this family (repeatable); available: {families}")
-    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--access-log", action="store_true",
+                       help="print one line per request: method, path, status, duration, request id")
+    serve.add_argument("--fixtures", metavar="FILE",
+                       help="load this fixture document (YAML or JSON) at start; the mock is ready once it is")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help=f"token the admin API ({ADMIN_PREFIX}) requires; needed when --host is not loopback "
+                            f"(env {ADMIN_TOKEN_VARIABLE}, which keeps it out of ps)")
+    serve.add_argument("--journal-size", type=int, metavar="N", default=DEFAULT_CAPACITY,
+                       help=f"requests the journal keeps ({ADMIN_PREFIX}/journal; default {DEFAULT_CAPACITY}; 0 turns "
+                            "it off)")
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
     _add_selection_flags(serve)
     _add_limit_flags(serve)
     _add_cap_flags(serve)
     return parser
+
+
+ADMIN_TOKEN_VARIABLE = "CONVO_MOCK_ADMIN_TOKEN"
 
 
 def _add_selection_flags(serve: argparse.ArgumentParser) -> None:
@@ -128,16 +146,16 @@ def _limits(args: argparse.Namespace) -> Limits:
     return limits
 
 
-def _app(args: argparse.Namespace) -> MockApp:
-    """The app the flags describe; ``KeyError`` for an unknown family, ``ValueError`` for a bad preference or
-    fault rule file."""
+def _app(args: argparse.Namespace, **options: t.Any) -> MockApp:
+    """The app the flags describe (``options``: the admin API's, ``MockApp``'s); ``KeyError`` for an unknown
+    family, ``ValueError`` for a bad preference or fault rule file."""
     from mockserver.app import create_app
     from mockserver.families import discover
     from mockserver.preferences import family_defaults
 
     served = args.family or list(discover())
     preferences = family_defaults(args.prefer, served)
-    app = create_app(args.family, preferences=preferences, seed=args.seed)
+    app = create_app(args.family, preferences=preferences, seed=args.seed, **options)
     if args.faults:
         app.faults.load(args.faults)
     return app
@@ -162,16 +180,40 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
+    admin_token = args.admin_token or os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    if admin_token is None and not _is_loopback(args.host):
+        print(f"convo-mock: listening on {args.host} (beyond loopback) needs --admin-token (or "
+              f"{ADMIN_TOKEN_VARIABLE}): the admin API can erase and read every tenant's data", file=sys.stderr)
+        return 2
+    if args.journal_size < 0:
+        print("convo-mock: --journal-size must not be negative", file=sys.stderr)
+        return 2
+    fixtures = None
+    if args.fixtures is not None:
+        try:
+            with open(args.fixtures, "rb") as handle:
+                fixtures = handle.read()
+        except OSError as exc:
+            print(f"convo-mock: cannot read --fixtures {args.fixtures}: {exc.strerror}", file=sys.stderr)
+            return 2
+    from mockserver.admin.fixtures import FixtureError, parse
     from mockserver.server import serve
 
     try:
-        app = _app(args)
+        app = _app(args, journal_size=args.journal_size, admin_token=admin_token,
+                   access_log=_print_line if args.access_log else None, fixtures=fixtures)
     except KeyError as exc:
         print(f"convo-mock: {exc.args[0]}", file=sys.stderr)
         return 2
     except ValueError as exc:  # a bad --prefer or fault rule file
         print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
+    if fixtures is not None:
+        try:
+            parse(fixtures, [served.name for served in app.families])  # malformed: refused before listening
+        except FixtureError as exc:
+            print(f"convo-mock: --fixtures {args.fixtures}: {exc.message}", file=sys.stderr)
+            return 2
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -189,6 +231,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name} answers as if every request sent Prefer: {preference.as_header()}")
     if app.faults.active:
         print(f"  fault rules from {args.faults} ({len(app.faults.as_dict()['rules'])} rules, seed {app.faults.seed})")
+    print(f"  admin      http://{host}:{port}{ADMIN_PREFIX}   (reset, fixtures, journal, health; "
+          f"{'token required' if admin_token else 'open'})")
     print("Any non-empty API key works; each key is its own tenant. Ctrl+C stops.", flush=True)
-    serve(app, sock, limits, access_log=args.access_log)
+    if not serve(app, sock, limits):
+        print("convo-mock: start-up failed (see above)", file=sys.stderr)
+        return 1
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _print_line(line: str) -> None:
+    """An access-log line, on standard output as it happens."""
+    print(line, flush=True)

@@ -11,6 +11,10 @@ active and release the scope only for that very run. A run therefore ends exactl
 can never complete, a completed run can never be cancelled, and a late end of an old run never frees
 the scope of a newer one.
 
+A registry made with the family's store (``RunRegistry(store)``) ends the runs of the data a
+``Store.clear`` forgets (the admin API's reset): each is cancelled, so its stream ends as a cancelled run
+does and writes nothing more.
+
 A run started inside a store transaction (``mockserver.store``) that rolls back is discarded with it (it
 never was, and its scope is free again); a run cancelled inside one is active again.
 """
@@ -21,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from enum import Enum
 
-from mockserver.store import on_rollback
+from mockserver.store import Store, on_rollback
 
 
 class RunState(Enum):
@@ -62,8 +66,15 @@ class RunRegistry:
 
     __slots__ = ("_active",)
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store | None = None) -> None:
         self._active: dict[tuple[str, str], Run] = {}
+        if store is not None:
+            store.on_clear(self.cancel_all)
+
+    def cancel_all(self, tenant: str | None = None) -> None:
+        """Cancel every active run of ``tenant`` (of every tenant, with None): their data was cleared."""
+        for key in [key for key in self._active if tenant is None or key[0] == tenant]:
+            self._active.pop(key).state = RunState.CANCELLED
 
     def start(self, tenant: str, scope: str, run_id: str) -> Run:
         """Claim ``scope`` for a new run; raises ``ScopeBusy`` if a run is active there."""

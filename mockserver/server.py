@@ -272,6 +272,13 @@ def server_config(app: t.Any, limits: Limits, *, access_log: bool = False,
     )
 
 
-def serve(app: t.Any, sock: socket.socket, limits: Limits, *, access_log: bool = False) -> None:
-    """Serve ``app`` on the bound socket until SIGINT/SIGTERM (then at most ``shutdown_timeout`` more)."""
-    uvicorn.Server(server_config(app, limits, access_log=access_log)).run(sockets=[sock])
+def serve(app: t.Any, sock: socket.socket, limits: Limits, *, access_log: bool = False) -> bool:
+    """Serve ``app`` on the bound socket until SIGINT/SIGTERM (then at most ``shutdown_timeout`` more);
+    False if it never started (its start-up failed). ``access_log`` is uvicorn's own (the mock prints
+    its own lines: ``mockserver.admin.journal``)."""
+    server = uvicorn.Server(server_config(app, limits, access_log=access_log))
+    try:
+        server.run(sockets=[sock])
+    except SystemExit:  # uvicorn's own exit when the app's start-up fails
+        return False
+    return server.started

@@ -209,6 +209,16 @@ class Store(Protocol):
         is left exactly as it was when the block began (records, order, collections, usage)."""
         ...
 
+    def clear(self, tenant: str | None = None) -> None:
+        """Forget everything ``tenant`` stores (every tenant's, with None) and release its usage, then tell
+        the ``on_clear`` listeners. Not part of any transaction; clearing an unknown tenant creates nothing."""
+        ...
+
+    def on_clear(self, listener: Callable[[str | None], None]) -> None:
+        """Have ``listener(tenant)`` called after every ``clear`` (None: every tenant was cleared): for
+        state kept outside the store that belongs to the cleared data (the runs of ``mockserver.runs``)."""
+        ...
+
 
 class _Ledger:
     """Where a counted collection charges its records: its tenant's, its store's and the process's usage.
@@ -517,6 +527,7 @@ class MemoryStore:
         self._tenants: dict[str, _Tenant] = {}
         self._usage = Usage()
         self._total = _PROCESS_USAGE if total is None else total
+        self._clear_listeners: list[Callable[[str | None], None]] = []
         weakref.finalize(self, _release_store, self._total, self._usage)
 
     def collection(self, tenant: str, name: str, *, index: bool = False,
@@ -569,6 +580,18 @@ class MemoryStore:
             return  # another request made a collection of that name meanwhile: keep it
         current.collections[name] = dropped
         dropped.restore_usage(held, current.ledger)
+
+    def clear(self, tenant: str | None = None) -> None:
+        names = list(self._tenants) if tenant is None else [tenant] if tenant in self._tenants else []
+        for name in names:
+            space = self._tenants.pop(name)
+            for found in space.collections.values():
+                found.forget_usage()
+        for listener in list(self._clear_listeners):
+            listener(tenant)
+
+    def on_clear(self, listener: Callable[[str | None], None]) -> None:
+        self._clear_listeners.append(listener)
 
     def usage(self, tenant: str) -> Usage:
         space = self._tenants.get(tenant)

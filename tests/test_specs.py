@@ -8,7 +8,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-SPECS = sorted((Path(__file__).resolve().parents[1] / "openapi").glob("*.yaml"))
+# The vendor families' contracts (admin.yaml, the mock's own admin API, is checked in tests/test_admin.py).
+SPECS = sorted(path for path in (Path(__file__).resolve().parents[1] / "openapi").glob("*.yaml")
+               if path.name != "admin.yaml")
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 

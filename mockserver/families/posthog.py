@@ -183,11 +183,20 @@ class ConversationHandlers:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.runs = RunRegistry()
+        self.runs = RunRegistry(store)
         self.logs: dict[tuple[str, str], RunLog[NamedEvent]] = {}
         self.owners: dict[str, tuple[str, str]] = {}
         """conversation id → (API key, project): conversation ids are global."""
         self.tasks = RunTasks()
+        store.on_clear(self._forget_owners)
+
+    def _forget_owners(self, tenant: str | None) -> None:
+        """The store forgot ``tenant``'s data (every tenant's, with None): its conversation ids are free."""
+        if tenant is None:
+            self.owners.clear()
+        else:
+            for conversation_id in [c for c, (owner, _) in self.owners.items() if owner == tenant]:
+                del self.owners[conversation_id]
 
     def operations(self) -> dict[str, t.Callable]:
         return {

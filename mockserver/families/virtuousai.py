@@ -126,7 +126,7 @@ class ChatHandlers:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.runs = RunRegistry()
+        self.runs = RunRegistry(store)
 
     def operations(self) -> dict[str, t.Callable]:
         return {

@@ -1,0 +1,440 @@
+"""The admin API (``/__admin``), fixtures, the journal and the access log, through HTTP and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from mockserver.admin.api import PREFIX
+from mockserver.app import MockApp, create_app
+from mockserver.families import discover
+from mockserver.testing import RunningMock
+from tests.contract import assert_conforms
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+OPENAI_CONVERSATION = {"items": [{"role": "user", "content": "Hello!"}], "metadata": {"topic": "t"}}
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[RunningMock]:
+    with RunningMock.start() as running:
+        yield running
+
+
+def stores_of(mock: RunningMock) -> dict[str, object]:
+    """The served app's stores (read-only use: what each family holds, by tenant)."""
+    app = mock._server.config.app.app  # BodySizeLimit → MockApp
+    assert isinstance(app, MockApp)
+    return app.stores
+
+
+def tenants(mock: RunningMock, family: str) -> set[str]:
+    return set(stores_of(mock)[family].tenants())  # type: ignore[attr-defined]
+
+
+def create_conversation(mock: RunningMock, key: str) -> str:
+    response = httpx.post(mock.base_url("openai") + "/conversations", json=OPENAI_CONVERSATION,
+                          headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def new_key(label: str) -> str:
+    return f"sk-{label}-{uuid.uuid4().hex[:12]}"
+
+
+# --- health, contract, routing -------------------------------------------------------------------
+
+
+def test_health_and_readiness(mock: RunningMock) -> None:
+    assert httpx.get(mock.url + PREFIX + "/health").json() == {"status": "ok"}
+    ready = httpx.get(mock.url + PREFIX + "/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "families": sorted(discover())}
+
+
+def test_every_admin_route_is_in_the_admin_contract(mock: RunningMock) -> None:
+    served = httpx.get(mock.url + PREFIX + "/openapi.yaml")
+    assert served.status_code == 200
+    contract = yaml.safe_load(served.text)
+    assert contract["openapi"] == "3.0.3"
+    validate(contract)
+    declared = {(method.upper(), PREFIX + path) for path, item in contract["paths"].items() for method in item}
+    app = create_app()
+    assert set(app.admin.routes) == declared
+
+
+def test_admin_answers_conform_to_the_admin_contract() -> None:
+    with RunningMock.start(journal_size=10, admin_token="t0ken") as own:
+        admin, token = own.url + PREFIX, {"Authorization": "Bearer t0ken"}
+        key = new_key("conform")
+        create_conversation(own, key)
+        fixture = json.dumps({"families": {"openai": {key: [{"path": "/conversations", "body": {}}]}}})
+        answers = [
+            httpx.get(admin + "/health"), httpx.get(admin + "/ready"),
+            httpx.get(admin + "/journal", headers=token), httpx.get(admin + "/journal?limit=x", headers=token),
+            httpx.get(admin + "/journal"),
+            httpx.post(admin + "/fixtures", content=fixture, headers=token),
+            httpx.post(admin + "/fixtures", content="[]", headers=token),
+            httpx.post(admin + "/reset", json={"family": "openai", "tenant": key}, headers=token),
+            httpx.post(admin + "/reset", json={"family": "nope"}, headers=token),
+            httpx.delete(admin + "/journal", headers=token),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 400, 401, 201, 422, 200, 404, 204]
+    for answer in answers:
+        assert_conforms("admin.yaml", answer)
+
+
+def test_unknown_admin_route_and_wrong_method_are_json(mock: RunningMock) -> None:
+    missing = httpx.get(mock.url + PREFIX + "/nothing")
+    assert missing.status_code == 404 and missing.json()["service"] == "convo-mock"
+    wrong = httpx.put(mock.url + PREFIX + "/journal")
+    assert wrong.status_code == 405 and wrong.json()["allowed"] == ["DELETE", "GET"]
+
+
+# --- reset ---------------------------------------------------------------------------------------
+
+
+def test_reset_one_tenant_keeps_the_others(mock: RunningMock) -> None:
+    mine, theirs = new_key("mine"), new_key("theirs")
+    mine_id, their_id = create_conversation(mock, mine), create_conversation(mock, theirs)
+    answer = httpx.post(mock.url + PREFIX + "/reset", json={"tenant": mine})
+    assert answer.status_code == 200
+    assert answer.json()["reset"]["tenant"] == "sk-…" + mine[-2:]  # masked
+    url = mock.base_url("openai") + "/conversations/"
+    assert httpx.get(url + mine_id, headers={"Authorization": f"Bearer {mine}"}).status_code == 404
+    assert httpx.get(url + their_id, headers={"Authorization": f"Bearer {theirs}"}).status_code == 200
+    assert mine not in tenants(mock, "openai") and theirs in tenants(mock, "openai")
+
+
+def test_reset_one_family_keeps_the_other_families(mock: RunningMock) -> None:
+    key = new_key("fam")
+    conversation = create_conversation(mock, key)
+    thread = httpx.post(mock.base_url("virtuousai") + "/chat/threads", json={"title": "x"},
+                        headers={"X-API-Key": key})
+    assert thread.status_code == 200
+    assert httpx.post(mock.url + PREFIX + "/reset", json={"family": "openai", "tenant": key}).status_code == 200
+    assert key not in tenants(mock, "openai") and key in tenants(mock, "virtuousai")
+    assert httpx.get(mock.base_url("openai") + "/conversations/" + conversation,
+                     headers={"Authorization": f"Bearer {key}"}).status_code == 404
+
+
+def test_reset_everything() -> None:
+    with RunningMock.start() as own:
+        for label in ("a", "b"):
+            create_conversation(own, new_key(label))
+        own.reset()
+        assert all(not list(store.tenants()) for store in stores_of(own).values())  # type: ignore[attr-defined]
+
+
+def test_reset_of_an_unknown_key_creates_nothing(mock: RunningMock) -> None:
+    before = {family: tenants(mock, family) for family in stores_of(mock)}
+    unknown = new_key("nobody")
+    assert httpx.post(mock.url + PREFIX + "/reset", json={"tenant": unknown}).status_code == 200
+    assert httpx.get(mock.base_url("openai") + "/conversations/conv_x",
+                     headers={"Authorization": f"Bearer {unknown}"}).status_code == 404
+    assert {family: tenants(mock, family) for family in stores_of(mock)} == before
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"family": "nope"}, 404), ({"tenant": ""}, 400), ({"tenant": 3}, 400), ({"other": 1}, 400), ([], 400)])
+def test_bad_reset_requests_are_refused(mock: RunningMock, body: object, status: int) -> None:
+    key = new_key("kept")
+    create_conversation(mock, key)
+    answer = httpx.post(mock.url + PREFIX + "/reset", json=body)
+    assert answer.status_code == status and answer.json()["status"] == status
+    assert key in tenants(mock, "openai")
+
+
+def test_reset_ends_a_stream_in_flight_cleanly(mock: RunningMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0.2")  # read when a stream starts: about 5 s of deltas
+    key = new_key("vai")
+    headers = {"X-API-Key": key}
+    base = mock.base_url("virtuousai")
+    thread = httpx.post(base + "/chat/threads", json={"title": "t"}, headers=headers).json()["id"]
+    body = {"trigger": "submit-message", "id": thread,
+            "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "Hello there!"}]}]}
+    frames: list[str] = []
+    with httpx.stream("POST", f"{base}/chat/threads/{thread}/turns/stream", json=body, headers=headers,
+                      timeout=30) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                frames.append(line[6:])
+                if '"text-delta"' in line and len([f for f in frames if "text-delta" in f]) == 1:
+                    assert httpx.post(mock.url + PREFIX + "/reset", json={"tenant": key}).status_code == 200
+            if len(frames) > 200:
+                break
+    assert frames[-2:] == ['{"type":"abort"}', "[DONE]"]
+    assert not any('"finish"' in frame for frame in frames)
+    time.sleep(0.3)  # nothing is written after the stream ended either
+    assert key not in tenants(mock, "virtuousai")
+    assert httpx.get(f"{base}/chat/threads/{thread}", headers=headers).status_code == 404
+    again = httpx.post(base + "/chat/threads", json={"title": "t"}, headers=headers)  # the key works on
+    assert again.status_code == 200
+
+
+def test_reset_ends_a_posthog_run_in_flight_cleanly(mock: RunningMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0.2")
+    key = new_key("phx")
+    headers = {"Authorization": f"Bearer {key}"}
+    conversations = mock.base_url("posthog") + "/api/environments/@current/conversations/"
+    conversation = str(uuid.uuid4())
+    body = {"content": "What is a funnel?", "conversation": conversation, "trace_id": str(uuid.uuid4())}
+    events: list[str] = []
+    with httpx.stream("POST", conversations, json=body, headers=headers, timeout=30) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[6:])
+                if '"type":"ai"' in line.replace(" ", "") and sum('"ai"' in e for e in events) == 1:
+                    assert httpx.post(mock.url + PREFIX + "/reset", json={"tenant": key}).status_code == 200
+            if len(events) > 200:
+                break
+    assert not any('"id"' in event and '"ai"' in event for event in events)  # no final ai message
+    time.sleep(0.3)
+    assert key not in tenants(mock, "posthog")
+    assert httpx.get(conversations + conversation + "/", headers=headers).status_code == 404
+    again = httpx.post(conversations, json={**body, "trace_id": str(uuid.uuid4())}, headers=headers, timeout=30)
+    assert again.status_code == 200  # the same id starts afresh: no run of the forgotten data holds it
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", sorted(discover()))
+def test_every_family_has_an_example_fixture_that_loads(family: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
+    example = FIXTURES / f"{family}.yaml"
+    assert example.is_file(), f"family {family} has no example fixture file fixtures/{family}.yaml"
+    document = yaml.safe_load(example.read_text())
+    assert set(document["families"]) == {family}
+    with RunningMock.start() as own:
+        loaded = own.load_fixtures(example)
+        expected = sum(len(requests) for requests in document["families"][family].values())
+        assert len(loaded) == expected and all(200 <= step["status"] < 300 for step in loaded)
+        assert tenants(own, family) == set(document["families"][family])
+        journal = own.journal()
+        assert journal == []  # seeding is not a client's request
+        own.load_fixtures(example)  # twice: a document can be loaded again (ids a client mints are fresh)
+
+
+def test_seeded_data_is_what_a_client_would_have_made(mock: RunningMock) -> None:
+    key = new_key("seed")
+    document = {"fixtures": 1, "families": {"openai": {key: [
+        {"name": "first", "path": "/conversations", "body": OPENAI_CONVERSATION},
+        {"path": "/conversations/${first.id}/items",
+         "body": {"items": [{"role": "assistant", "content": "Reply to ${first.id}"}]}},
+    ]}}}
+    loaded = mock.load_fixtures(json.dumps(document))
+    conversation = loaded[0]["id"]
+    headers = {"Authorization": f"Bearer {key}"}
+    items = httpx.get(mock.base_url("openai") + f"/conversations/{conversation}/items?order=asc",
+                      headers=headers).json()["data"]
+    assert [item["role"] for item in items] == ["user", "assistant"]
+    assert items[1]["content"][0]["text"] == f"Reply to {conversation}"
+    made = httpx.get(mock.base_url("openai") + f"/conversations/{conversation}", headers=headers).json()
+    assert made["metadata"] == {"topic": "t"} and made["object"] == "conversation"
+
+
+def test_a_refused_fixture_request_keeps_nothing_of_the_load(mock: RunningMock) -> None:
+    key = new_key("refused")
+    document = {"fixtures": 1, "families": {"openai": {key: [
+        {"name": "first", "path": "/conversations", "body": OPENAI_CONVERSATION},
+        {"path": "/conversations", "body": {"metadata": {str(n): "v" for n in range(17)}}},  # 17 pairs: 400
+    ]}}}
+    answer = httpx.post(mock.url + PREFIX + "/fixtures", content=json.dumps(document))
+    assert answer.status_code == 422
+    failed = answer.json()["failed"]
+    assert failed["request"] == 2 and failed["status"] == 400 and "error" in failed["answer"]
+    assert key not in tenants(mock, "openai")
+
+
+@pytest.mark.parametrize("document", [
+    "not: [valid", "[]", '{"families": {"nope": {}}}', '{"families": {"openai": {"k": [{"path": "x"}]}}}',
+    '{"fixtures": 2, "families": {}}', '{"families": {"openai": {"k": [{"path": "/c", "bogus": 1}]}}}',
+    '{"families": {"openai": {"k": [{"path": "/conversations/${missing.id}"}]}}}',
+])
+def test_malformed_fixture_documents_are_refused(mock: RunningMock, document: str) -> None:
+    answer = httpx.post(mock.url + PREFIX + "/fixtures", content=document)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["service"] == "convo-mock"
+
+
+# --- journal -------------------------------------------------------------------------------------
+
+
+def test_journal_notes_requests_with_the_key_masked_and_filters() -> None:
+    with RunningMock.start(journal_size=50) as own:
+        mine, theirs = new_key("journal"), new_key("other")
+        conversation = create_conversation(own, mine)
+        create_conversation(own, theirs)
+        httpx.get(own.base_url("openai") + f"/conversations/{conversation}",
+                  headers={"Authorization": f"Bearer {mine}"})
+        httpx.get(own.base_url("posthog") + "/api/environments/@current/conversations/?personal_api_key=" + mine)
+        entries = own.journal(tenant=mine)
+        assert [(e["method"], e["operation"], e["status"]) for e in entries] == [
+            ("POST", "createConversation", 200), ("GET", "getConversation", 200),
+            ("GET", "environments_conversations_list", 200)]
+        first = entries[0]
+        assert first["family"] == "openai" and first["tenant"] == "sk-…" + mine[-2:]
+        assert json.loads(first["request_body"]) == OPENAI_CONVERSATION
+        assert json.loads(first["response_body"])["id"] == conversation
+        assert re.fullmatch(r"req_[0-9a-f]{32}", first["request_id"]) and first["complete"]
+        assert first["duration_ms"] >= 0
+        assert mine not in json.dumps(own.journal())  # the key never appears whole, query included
+        assert entries[2]["query"] == "personal_api_key=sk-…" + mine[-2:]
+        assert [e["operation"] for e in own.journal(family="openai", operation="createConversation")] == [
+            "createConversation", "createConversation"]
+        assert len(own.journal(limit=1)) == 1
+        own.clear_journal()
+        assert own.journal() == []
+
+
+def test_journal_is_bounded_and_can_be_off() -> None:
+    with RunningMock.start(journal_size=3) as own:
+        for _ in range(5):
+            httpx.get(own.base_url("openai") + "/conversations/conv_x", headers={"Authorization": "Bearer k"})
+        assert [e["number"] for e in own.journal()] == [3, 4, 5]
+    with RunningMock.start(journal_size=0) as off:
+        assert httpx.get(off.url + PREFIX + "/journal").status_code == 404
+
+
+# --- admin token ---------------------------------------------------------------------------------
+
+
+def test_with_a_token_the_admin_api_needs_it_but_probes_do_not() -> None:
+    with RunningMock.start(admin_token="s3cret") as own:
+        admin = own.url + PREFIX
+        assert httpx.post(admin + "/reset").status_code == 401
+        assert httpx.get(admin + "/journal", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.post(admin + "/reset", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert httpx.get(admin + "/journal", headers={"X-Admin-Token": "s3cret"}).status_code == 200
+        assert httpx.get(admin + "/health").status_code == 200
+        assert httpx.get(admin + "/ready").status_code == 200
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+class Serving:
+    """``convo-mock serve`` as a process, its output collected line by line."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args], cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self.url: str | None = None
+        self._started = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                self.url = match.group(1)
+                self._started.set()
+        self._started.set()
+
+    def wait_ready(self, timeout: float = 60) -> str:
+        assert self._started.wait(timeout) and self.url, "".join(self.lines)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + PREFIX + "/ready", timeout=2).status_code == 200:
+                    return self.url
+            except httpx.TransportError:
+                pass
+            assert self.process.poll() is None, "".join(self.lines)
+            time.sleep(0.1)
+        raise AssertionError("not ready: " + "".join(self.lines))
+
+    def wait_line(self, pattern: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if re.search(pattern, line):
+                    return line
+            time.sleep(0.05)
+        raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(self.lines)}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout=20)
+
+
+def test_access_log_prints_one_line_per_request() -> None:
+    server = Serving("--access-log")
+    try:
+        url = server.wait_ready()
+        answer = httpx.get(url + "/openai/v1/conversations/conv_nope", headers={"Authorization": "Bearer k"})
+        request_id = answer.headers["x-request-id"]
+        line = server.wait_line(re.escape(request_id))
+        assert re.fullmatch(rf"GET /openai/v1/conversations/conv_nope 404 \d+\.\dms {request_id}\n", line), line
+    finally:
+        server.stop()
+
+
+def test_fixtures_at_start_are_served_and_the_mock_is_ready_after_them(tmp_path: Path) -> None:
+    key = new_key("start")
+    fixture = tmp_path / "seed.yaml"
+    fixture.write_text(yaml.safe_dump({"fixtures": 1, "families": {"virtuousai": {key: [
+        {"path": "/chat/threads", "body": {"title": "Seeded at start"}}]}}}))
+    server = Serving("--fixtures", str(fixture), "--family", "virtuousai")
+    try:
+        url = server.wait_ready()
+        threads = httpx.get(url + "/virtuousai/api/v1/chat/threads", headers={"X-API-Key": key}).json()
+        assert [thread["title"] for thread in threads["items"]] == ["Seeded at start"]
+        journal = httpx.get(url + PREFIX + "/journal").json()["requests"]
+        assert [entry["operation"] for entry in journal] == ["list_threads_api_v1_chat_threads_get"]
+    finally:
+        server.stop()
+
+
+def test_fixtures_refused_at_start_stop_the_mock(tmp_path: Path) -> None:
+    refused = tmp_path / "refused.yaml"
+    refused.write_text(yaml.safe_dump({"families": {"openai": {"k": [
+        {"path": "/conversations", "body": {"items": "not a list"}}]}}}))
+    result = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port", "0", "--fixtures", str(refused)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "fixtures not loaded" in result.stdout + result.stderr
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text("families: {unknown: {}}")
+    result = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port", "0", "--fixtures", str(malformed)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unknown family 'unknown'" in result.stderr
+
+
+def test_beyond_loopback_the_admin_token_is_required() -> None:
+    result = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--host", "0.0.0.0", "--port", "0"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={k: v for k, v in os.environ.items() if k != "CONVO_MOCK_ADMIN_TOKEN"})
+    assert result.returncode == 2 and "--admin-token" in result.stderr
+
+
+def test_the_admin_token_from_the_environment_is_required_on_loopback_too() -> None:
+    server = Serving(env={"CONVO_MOCK_ADMIN_TOKEN": "from-env"})
+    try:
+        url = server.wait_ready()
+        assert httpx.get(url + PREFIX + "/journal").status_code == 401
+        assert httpx.get(url + PREFIX + "/journal", headers={"Authorization": "Bearer from-env"}).status_code == 200
+    finally:
+        server.stop()
