@@ -69,7 +69,7 @@ def make_app(fast_path: bool, monkeypatch: pytest.MonkeyPatch) -> MockApp:
     real_build = mockserver.app.build_family_app
     with monkeypatch.context() as patch:
         patch.setattr(mockserver.app, "build_family_app",
-                      lambda family, store: real_build(family, store, fast_path=fast_path))
+                      lambda family, store, **options: real_build(family, store, fast_path=fast_path, **options))
         return MockApp(list(discover().values()))
 
 

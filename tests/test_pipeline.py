@@ -126,7 +126,7 @@ class Pair:
         real_build = mockserver.app.build_family_app
         with monkeypatch.context() as patch:
             patch.setattr(mockserver.app, "build_family_app",
-                          lambda family, store: real_build(family, store, fast_path=False))
+                          lambda family, store, **options: real_build(family, store, fast_path=False, **options))
             self.slow = MockApp([family])
         assert all(isinstance(app, FamilyApp) and app.compiled for app in self.fast.family_apps.values())
         assert not any(t.cast(FamilyApp, app).compiled for app in self.slow.family_apps.values())
