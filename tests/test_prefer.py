@@ -4,6 +4,7 @@ of any family, on request, and nothing the contract does not declare."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import typing as t
@@ -74,12 +75,15 @@ def spec_file(family: str) -> str:
 
 @pytest.mark.parametrize("family_name", sorted(FAMILIES))
 def test_every_declared_response_of_every_operation_is_valid_against_its_contract(family_name: str) -> None:
-    operations = declared_operations(FAMILIES[family_name])
+    family = FAMILIES[family_name]
+    operations = declared_operations(family)
     assert operations
     checked = 0
     for operation in operations.values():
+        # The path a client would send (a body may name it: Venna's 501 names the route).
+        sent_path = family.base_path.rstrip("/") + re.sub(r"\{[^}]+\}", "x", operation.path)
         for status, declared in operation.responses.items():
-            response = operation.respond(status, "/x")
+            response = operation.respond(status, sent_path)
             assert response.status_code == status
             for name in declared.headers:
                 assert name.lower() in response.headers, (operation.operation_id, status, name)
