@@ -30,11 +30,15 @@ from mockserver.store import MemoryStore, Store
 class MockApp:
     """ASGI app routing to the family apps by path prefix."""
 
-    def __init__(self, families: t.Sequence[Family], store_factory: t.Callable[[], Store] = MemoryStore) -> None:
+    def __init__(self, families: t.Sequence[Family], store_factory: t.Callable[[], Store] = MemoryStore, *,
+                 store_for: t.Callable[[str], Store] | None = None) -> None:
+        """``store_for(family name)``, when given, makes each family's store (a shared store keeps the
+        families apart by name); otherwise ``store_factory()`` does."""
         if not families:
             raise ValueError("no API families to serve")
         self.families = list(families)
-        self.stores = {family.name: store_factory() for family in self.families}
+        self.stores = {family.name: store_factory() if store_for is None else store_for(family.name)
+                       for family in self.families}
         self._mounts: list[tuple[str, ASGIApp, list[tuple[bytes, bytes]], Family]] = []
         self.family_apps: dict[str, ASGIApp] = {}
         """Each family's own ASGI app, by family name."""
@@ -126,12 +130,14 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     return send_with_headers
 
 
-def create_app(names: t.Sequence[str] | None = None) -> MockApp:
-    """The mock app serving the named families (all discovered families by default)."""
+def create_app(names: t.Sequence[str] | None = None, *,
+               store_for: t.Callable[[str], Store] | None = None) -> MockApp:
+    """The mock app serving the named families (all discovered families by default), each with a memory
+    store unless ``store_for(family name)`` makes the stores."""
     available = discover()
     if names:
         unknown = [n for n in names if n not in available]
         if unknown:
             raise KeyError(f"unknown families: {', '.join(unknown)} (available: {', '.join(available)})")
-        return MockApp([available[n] for n in names])
-    return MockApp(list(available.values()))
+        return MockApp([available[n] for n in names], store_for=store_for)
+    return MockApp(list(available.values()), store_for=store_for)

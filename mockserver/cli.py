@@ -6,11 +6,14 @@
                      [--max-connections N]
                      [--shutdown-timeout S]
                      [--tenant-max-records N] [--tenant-max-bytes N] [--max-records N] [--max-bytes N]
+                     [--store memory|redis://HOST:PORT/DB] [--workers N]
 
 ``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
 ``CONVO_MOCK_<NAME>`` from the environment (``CONVO_MOCK_MAX_BODY_BYTES``); a flag wins over the variable.
 The caps on stored records and bytes (per API key, and in total) default as ``mockserver.quota``
-documents; 0 lifts one.
+documents; 0 lifts one. ``--store redis://…`` keeps the state in Redis (shared by ``--workers N`` processes
+and by other instances using the same URL; kept across restarts); the memory store, the default, serves
+from one process only.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
+    serve.add_argument("--store", default=None, metavar="LOCATION",
+                       help="where state lives: 'memory' (default; one process) or a Redis URL such as "
+                            "redis://127.0.0.1:6379/0, shared by every worker and instance using it "
+                            "(env CONVO_MOCK_STORE)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes serving the one port (default 1); more than one needs --store redis://…")
     _add_limit_flags(serve)
     _add_cap_flags(serve)
     return parser
@@ -128,11 +137,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
     from mockserver.app import create_app
+    from mockserver.redis_client import STORE_VARIABLE, check_reachable, is_redis_url
     from mockserver.server import serve
+    from mockserver.workers import export_configuration, serve_workers, store_for
 
+    location = args.store if args.store is not None else os.environ.get(STORE_VARIABLE, "memory")
+    if args.workers < 1:
+        print("convo-mock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not is_redis_url(location):
+        print(f"convo-mock: --workers {args.workers} needs a store the workers share: with the memory store each "
+              "worker would keep its own state, and a client would see records appear and vanish. Use "
+              "--store redis://HOST:6379/0 (or --workers 1).", file=sys.stderr)
+        return 2
     try:
-        app = create_app(args.family)
-    except KeyError as exc:
+        stores = store_for(location)
+        if is_redis_url(location):
+            check_reachable(location)
+        app = create_app(args.family, store_for=stores)
+    except (KeyError, ValueError, ConnectionError) as exc:
         print(f"convo-mock: {exc.args[0]}", file=sys.stderr)
         return 2
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -148,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"convo-mock {__version__} listening on http://{host}:{port}")
     for served in app.families:
         print(f"  {served.name:<10} http://{host}:{port}{served.base_path}   ({served.description})")
+    if is_redis_url(location):
+        print(f"State in {location} ({args.workers} worker{'s' if args.workers > 1 else ''}).")
     print("Any non-empty API key works; each key is its own tenant. Ctrl+C stops.", flush=True)
-    serve(app, sock, limits, access_log=args.access_log)
+    if args.workers > 1:
+        export_configuration(args.family, location, limits)
+        serve_workers(sock, limits, args.workers, access_log=args.access_log)
+    else:
+        serve(app, sock, limits, access_log=args.access_log)
     return 0

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing as t
 import uuid
 from collections.abc import Iterable, Iterator
 from functools import partial
@@ -133,7 +134,7 @@ class RedisCollection:
 
     def get(self, key: str) -> Any | None:
         raw = self._r.hget(self._keys[1], key)
-        return None if raw is None else _loads(raw)
+        return None if raw is None else _loads(t.cast(bytes, raw))
 
     def replace(self, key: str, record: Any) -> None:
         encoded = dumps(record)
@@ -261,4 +262,4 @@ class RedisStore:
 
     def tenants(self) -> Iterable[str]:
         """The tenants that hold at least one collection."""
-        return [member.decode() for member in self.redis.smembers(self._tenants_key)]
+        return [t.cast(bytes, member).decode() for member in self.redis.smembers(self._tenants_key)]
