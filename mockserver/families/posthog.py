@@ -7,7 +7,8 @@ stream of a run (named SSE events, ``mockserver.sse``), a status that moves on i
 queue of at most two messages drained when a run ends.
 
 State: per API key (the key is its user and its own organisation) and project id (``@current`` is project
-``1``). A conversation id is global, as PostHog's primary key is: ``owners`` says whose it is.
+``1``). A conversation id is global, as PostHog's primary key is: the store's owner index (the
+``conversation-owners`` collection of no tenant: no API key is empty) says whose it is, for every worker.
 
 A run is a background task, not the response: it writes its events to a ``RunLog`` that any number of
 streams follow from its start (the create call's, and every ``content: null`` reconnect), so a client that
@@ -213,6 +214,10 @@ class Turn:
 # Handlers
 
 
+OWNERLESS, OWNERS = "", "conversation-owners"
+"""Where the owner of every conversation id is kept: a tenant no API key can be (keys are not empty)."""
+
+
 class ConversationHandlers:
     """The 10 conversation operations over a ``Store``; runs are tasks tracked in ``runs`` and ``logs``."""
 
@@ -220,8 +225,6 @@ class ConversationHandlers:
         self.store = store
         self.runs = RunRegistry()
         self.logs: dict[tuple[str, str], RunLog] = {}
-        self.owners: dict[str, tuple[str, str]] = {}
-        """conversation id → (API key, project): conversation ids are global."""
         self._tasks: set[asyncio.Task] = set()
 
     def operations(self) -> dict[str, t.Callable]:
@@ -239,6 +242,11 @@ class ConversationHandlers:
         }
 
     # --- state helpers ---------------------------------------------------------------------------
+
+    def owner(self, conversation_id: str) -> tuple[str, str] | None:
+        """Whose conversation this is: (API key, project), or None. Conversation ids are global."""
+        found = self.store.read(OWNERLESS, OWNERS).get(conversation_id)
+        return None if found is None else (found[0], found[1])
 
     def _own(self, tenant: str, project: str, conversation: str) -> dict[str, t.Any] | None:
         """The key's conversation in the project (titled or not), or None."""
@@ -281,7 +289,7 @@ class ConversationHandlers:
     def _queue_access(self, tenant: str, project: str, conversation_id: str) -> str | JSONResponse:
         """The conversation's canonical id if the key may use its queue, else PostHog's view error."""
         found = conversation_uuid(conversation_id)
-        owner = self.owners.get(found) if found else None
+        owner = self.owner(found) if found else None
         if found is None or owner is None:
             return view_error(404, {"error": "Conversation not found"})
         if owner != (tenant, project):
@@ -321,7 +329,7 @@ class ConversationHandlers:
         if content is not None:
             content = _clean_content(content)
         conversation_id, trace_id = str(uuid.UUID(body["conversation"])), str(uuid.UUID(body["trace_id"]))
-        owner = self.owners.get(conversation_id)
+        owner = self.owner(conversation_id)
         if owner is not None and owner != (tenant, project):
             return view_error(400, {"error": OTHER_USERS})
         if owner is None and content is None:
@@ -335,7 +343,8 @@ class ConversationHandlers:
                       "type": "deep_research" if agent_mode == "research" else "assistant", "is_internal": False,
                       "slack_thread_key": None, "slack_workspace_domain": None, "agent_mode": agent_mode}
             self.store.collection(tenant, _conversations(project), cursor_keys=False).insert(conversation_id, record)
-            self.owners[conversation_id] = (tenant, project)
+            self.store.collection(OWNERLESS, OWNERS, index=True, cursor_keys=False).insert(
+                conversation_id, [tenant, project])
         record = self._own(tenant, project, conversation_id) or {}
         if content is not None:
             if record["status"] != "idle":
