@@ -3,7 +3,8 @@
 ``client(url)`` returns a ``redis.Redis`` for ``redis://host:port/db`` (``rediss://`` and ``unix://`` too),
 shared by everything in the process that uses that URL (the family stores now; pub/sub or streams for
 state that lives across requests can take their connections from the same pool later). A client made
-in a parent process is not reused in a child: the pool is keyed by process id.
+in a parent process is not reused in a child: the pool is keyed by process id, and its connections are
+named ``convo-mock:<pid>`` (``CLIENT LIST`` shows which process holds which).
 
 Replies are bytes (``decode_responses=False``): records are JSON bytes and cursors compare as bytes.
 """
@@ -33,7 +34,8 @@ def client(url: str) -> redis.Redis:
     with _LOCK:
         found = _CLIENTS.get(key)
         if found is None:
-            found = _CLIENTS[key] = redis.Redis.from_url(url, decode_responses=False, health_check_interval=30)
+            found = _CLIENTS[key] = redis.Redis.from_url(url, decode_responses=False, health_check_interval=30,
+                                                         client_name=f"convo-mock:{os.getpid()}")
         return found
 
 

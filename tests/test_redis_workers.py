@@ -1,0 +1,113 @@
+"""``convo-mock serve --store redis://… --workers N`` as a user runs it: several worker processes share one
+Redis store, lose no concurrent write, and the data outlives the mock; several workers on the memory
+store are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import httpx
+import redis
+
+from tests.servers import ROOT, running_server
+
+OPENAI = "/openai/v1"
+WRITERS, ITEMS_EACH = 32, 6
+
+
+def serve_args(redis_url: str, *extra: str) -> list[str]:
+    return ["-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", "0", "--store", redis_url, *extra]
+
+
+def fresh_database(redis_url: str, number: int) -> str:
+    """``redis_url`` on database ``number``, emptied: each test starts from nothing."""
+    url = redis_url.rsplit("/", 1)[0] + f"/{number}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def all_items(client: httpx.Client, conversation: str) -> list[dict]:
+    items: list[dict] = []
+    after = None
+    for _ in range(WRITERS * ITEMS_EACH // 100 + 3):
+        params = {"limit": 100, "order": "asc", **({"after": after} if after else {})}
+        page = client.get(f"/conversations/{conversation}/items", params=params).json()
+        items += page["data"]
+        if not page["has_more"]:
+            return items
+        after = page["last_id"]
+    raise AssertionError("the item list did not end")
+
+
+async def write_concurrently(base: str, conversation: str) -> list[list[str]]:
+    """``WRITERS`` clients, each on its own connection, each appending ``ITEMS_EACH`` items one by one."""
+    async def writer(number: int) -> list[str]:
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": "Bearer fleet"}, timeout=30) as client:
+            written = []
+            for n in range(ITEMS_EACH):
+                answer = await client.post(f"/conversations/{conversation}/items",
+                                           json={"items": [{"role": "user", "content": f"w{number}-{n}"}]})
+                assert answer.status_code == 200, answer.text
+                written.append(answer.json()["data"][0]["id"])
+            return written
+
+    return list(await asyncio.gather(*(writer(number) for number in range(WRITERS))))
+
+
+def test_32_concurrent_writers_over_2_workers_lose_nothing(redis_url: str) -> None:
+    url = fresh_database(redis_url, 1)
+    with running_server(*serve_args(url, "--workers", "2")) as root:
+        base = root + OPENAI
+        with httpx.Client(base_url=base, headers={"Authorization": "Bearer fleet"}, timeout=30) as client:
+            conversation = client.post("/conversations", json={}).json()["id"]
+            written = asyncio.run(write_concurrently(base, conversation))
+            items = all_items(client, conversation)
+        names = {client["name"] for client in redis.Redis.from_url(url).client_list()
+                 if client["name"].startswith("convo-mock:")}
+    assert len(names) >= 3, f"the supervisor and both workers used the store: {names}"
+    ids = [item["id"] for item in items]
+    assert len(ids) == len(set(ids)) == WRITERS * ITEMS_EACH, "every write is stored once, under its own id"
+    assert set(ids) == {item for writer in written for item in writer}
+    position = {item_id: index for index, item_id in enumerate(ids)}
+    for writer in written:  # each writer's items in the order it wrote them
+        assert [position[item] for item in writer] == sorted(position[item] for item in writer)
+
+
+def test_the_data_outlives_the_mock(redis_url: str) -> None:
+    url = fresh_database(redis_url, 2)
+    headers = {"Authorization": "Bearer keeper"}
+    with running_server(*serve_args(url)) as root, httpx.Client(base_url=root + OPENAI, headers=headers) as client:
+        conversation = client.post("/conversations", json={"metadata": {"k": "v"},
+                                                           "items": [{"role": "user", "content": "hello"}]}).json()
+        items = client.get(f"/conversations/{conversation['id']}/items").json()
+    with running_server(*serve_args(url, "--workers", "2")) as root, \
+            httpx.Client(base_url=root + OPENAI, headers=headers) as client:
+        assert client.get(f"/conversations/{conversation['id']}").json() == conversation
+        assert client.get(f"/conversations/{conversation['id']}/items").json() == items
+        assert client.delete(f"/conversations/{conversation['id']}").status_code == 200
+    leftover = [key for key in redis.Redis.from_url(url).keys("*") if not key.endswith(b":usage")]
+    assert leftover == [], "deleting the tenant's last conversation leaves no key behind"
+    assert redis.Redis.from_url(url).hgetall("convo-mock:usage") == {b"records": b"0", b"bytes": b"0"}
+
+
+def serve_command(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port", "0", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_several_workers_need_a_shared_store() -> None:
+    refused = serve_command("--workers", "2")
+    assert refused.returncode == 2 and "--store redis://" in refused.stderr
+    assert "memory store each worker would keep its own state" in refused.stderr
+    wrong = serve_command("--store", "mysql://x")
+    assert wrong.returncode == 2 and "'memory' or a redis:// URL" in wrong.stderr
+
+
+def test_an_unreachable_redis_is_said_at_start() -> None:
+    with __import__("socket").socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, never listening: connections are refused
+        unreachable = serve_command("--store", f"redis://127.0.0.1:{port}/0")
+    assert unreachable.returncode == 2 and "cannot reach the Redis store" in unreachable.stderr
