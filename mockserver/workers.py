@@ -25,6 +25,10 @@ from mockserver.redis_client import STORE_VARIABLE, is_redis_url
 from mockserver.server import GuardedHttpProtocol, guarded_app
 from mockserver.store import Store
 
+WORKER_HEALTHCHECK_SECONDS = 120
+"""How long the supervisor waits for a worker's answer before it takes the worker for hung and replaces it.
+uvicorn's 5 s default kills workers still importing the app on a busy machine, over and over."""
+
 FAMILIES_VARIABLE = "CONVO_MOCK_FAMILIES"
 """The families a worker serves, comma-separated (unset or empty: all)."""
 
@@ -69,6 +73,7 @@ def serve_workers(sock: socket.socket, limits: Limits, workers: int, *, access_l
     config = uvicorn.Config(
         "mockserver.workers:build_app", factory=True, workers=workers, http=WorkerHttpProtocol,
         log_level="warning", access_log=access_log, lifespan="on",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         limit_concurrency=limits.max_connections,
         timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]  # a float works: call_later
         timeout_graceful_shutdown=limits.shutdown_timeout,  # type: ignore[arg-type]  # a float works: wait_for

@@ -1,20 +1,29 @@
 """``convo-mock serve --store redis://… --workers N`` as a user runs it: several worker processes share one
 Redis store, lose no concurrent write, and the data outlives the mock; several workers on the memory
-store are refused."""
+store are refused. OpenAI's conformance suite passes against 2 workers on Redis; VirtuousAI's and PostHog's
+need their running turns shared too (the second part of issue 15), marked as expected failures until then."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 import redis
 
 from tests.servers import ROOT, running_server
 
 OPENAI = "/openai/v1"
 WRITERS, ITEMS_EACH = 32, 6
+STARTUP = 180.0
+"""Seconds for a server with workers to answer: each worker imports the app anew, slow on a busy machine."""
 
 
 def serve_args(redis_url: str, *extra: str) -> list[str]:
@@ -58,7 +67,7 @@ async def write_concurrently(base: str, conversation: str) -> list[list[str]]:
 
 def test_32_concurrent_writers_over_2_workers_lose_nothing(redis_url: str) -> None:
     url = fresh_database(redis_url, 1)
-    with running_server(*serve_args(url, "--workers", "2")) as root:
+    with running_server(*serve_args(url, "--workers", "2"), timeout=STARTUP) as root:
         base = root + OPENAI
         with httpx.Client(base_url=base, headers={"Authorization": "Bearer fleet"}, timeout=30) as client:
             conversation = client.post("/conversations", json={}).json()["id"]
@@ -106,8 +115,42 @@ def test_several_workers_need_a_shared_store() -> None:
 
 
 def test_an_unreachable_redis_is_said_at_start() -> None:
-    with __import__("socket").socket() as probe:
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound, never listening: connections are refused
         unreachable = serve_command("--store", f"redis://127.0.0.1:{port}/0")
     assert unreachable.returncode == 2 and "cannot reach the Redis store" in unreachable.stderr
+
+
+FAMILY_PATHS = {"openai": "/openai/v1", "virtuousai": "/virtuousai/api/v1", "posthog": "/posthog"}
+
+
+@pytest.fixture(scope="module")
+def two_workers_on_redis(redis_url: str) -> Iterator[str]:
+    with running_server(*serve_args(fresh_database(redis_url, 3), "--workers", "2"), timeout=STARTUP) as root:
+        yield root
+
+
+ACROSS_WORKERS = ("state that lives across requests is still per process; it goes through Redis in the second "
+                  "part of issue 15 (passes only when the requests happen to reach one worker)")
+
+
+@pytest.mark.parametrize("family", [
+    "openai",
+    pytest.param("virtuousai", marks=pytest.mark.xfail(
+        strict=False, reason="a streaming turn is seen (409 busy) and cancelled only by its own worker: "
+                             + ACROSS_WORKERS)),
+    pytest.param("posthog", marks=pytest.mark.xfail(
+        strict=False, reason="a run is replayed (content null) only by the worker running it: " + ACROSS_WORKERS)),
+])
+def test_the_conformance_suite_passes_against_2_workers_on_redis(two_workers_on_redis: str, family: str,
+                                                                 tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "conformance", "run", family, "--base-url", two_workers_on_redis + FAMILY_PATHS[family],
+         "--api-key", "fleet-one", "--api-key-2", "fleet-two", "--max-examples", "20", "--seed", "2",
+         "--json", str(report_path)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    assert report["failures"] == [] and report["summary"]["passed"] > 0
