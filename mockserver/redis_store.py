@@ -20,6 +20,10 @@ It gives every guarantee ``MemoryStore`` gives, with the same two protocols:
   of a collection that does not exist (or was dropped by another worker meanwhile) raises ``TypeError``
   as ``MemoryStore``'s empty collection does.
 
+Calls are synchronous, as the ``Store`` protocols are: each is one loopback round trip (tens of
+microseconds) during which the worker's event loop waits; a worker therefore serves fewer requests than
+on the memory store, and the way to more is more workers.
+
 Records are stored as the compact JSON ``record_size`` charges for; ``get`` returns a fresh copy, so a
 caller changes a record only through ``replace``. Keys are ``{prefix}:{namespace}:t:{len}:{tenant}…``:
 one namespace per family, the length prefix keeping any API key unambiguous.
