@@ -49,11 +49,14 @@ class MockApp:
                  preferences: t.Mapping[str, Preference] | None = None, seed: int | None = None,
                  journal_size: int = DEFAULT_CAPACITY, admin_token: str | None = None,
                  access_log: t.Callable[[str], None] | None = None,
-                 fixtures: str | bytes | None = None) -> None:
+                 fixtures: str | bytes | None = None, store_for: t.Callable[[str], Store] | None = None) -> None:
+        """``store_for(family name)``, when given, makes each family's store (a shared store keeps the
+        families apart by name); otherwise ``store_factory()`` does."""
         if not families:
             raise ValueError("no API families to serve")
         self.families = list(families)
-        self.stores = {family.name: store_factory() for family in self.families}
+        self.stores = {family.name: store_factory() if store_for is None else store_for(family.name)
+                       for family in self.families}
         declared = {family.name: declared_operations(family) for family in self.families}
         self.faults = FaultRules(declared, seed=seed)
         """The fault rules in force (empty at start; ``load``/``replace``/``clear`` change them live)."""
@@ -191,7 +194,7 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
 
 def create_app(names: t.Sequence[str] | None = None, **options: t.Any) -> MockApp:
     """The mock app serving the named families (all discovered families by default); ``options`` are
-    ``MockApp``'s (default preferences, fault seed, journal size, admin token, access log, fixtures)."""
+    ``MockApp``'s (default preferences, fault seed, store maker, journal size, admin token, access log, fixtures)."""
     available = discover()
     if names:
         unknown = [n for n in names if n not in available]

@@ -8,6 +8,7 @@
                      [--tenant-max-records N] [--tenant-max-bytes N] [--max-records N] [--max-bytes N]
                      [--prefer FAMILY:PREFERENCE ...] [--faults FILE] [--seed N]
                      [--fixtures FILE] [--admin-token TOKEN] [--journal-size N]
+                     [--store memory|redis://HOST:PORT/DB] [--workers N]
 
 ``--port 0`` picks a free port; the URLs printed at start-up are the ones to use. Every limit also reads
 ``CONVO_MOCK_<NAME>`` from the environment (``CONVO_MOCK_MAX_BODY_BYTES``); a flag wins over the variable.
@@ -16,12 +17,15 @@ The admin API (``/__admin``) is open on loopback; beyond it the mock refuses to 
 The caps on stored records and bytes (per API key, and in total) default as ``mockserver.quota``
 documents; 0 lifts one. ``--prefer venna:code=501`` makes a family answer as if every request sent that
 ``Prefer`` header (``mockserver.preferences``); ``--faults FILE`` loads fault rules (``mockserver.faults``),
-drawn from ``--seed``.
+drawn from ``--seed``. ``--store redis://…`` keeps the state in Redis (shared by ``--workers N`` processes
+and by other instances using the same URL; kept across restarts); the memory store, the default, serves
+from one process only.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import os
 import socket
@@ -46,7 +50,8 @@ if t.TYPE_CHECKING:
     from mockserver.app import MockApp
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    """``convo-mock``'s command line."""
     from mockserver.families import discover
 
     families = ", ".join(discover())
@@ -71,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stream-delay", type=float, metavar="SECONDS",
                        help=f"pause between streamed text deltas (default {DEFAULT_DELAY}; 0 streams at once)")
     _add_selection_flags(serve)
+    serve.add_argument("--store", default=None, metavar="LOCATION",
+                       help="where state lives: 'memory' (default; one process) or a Redis URL such as "
+                            "redis://127.0.0.1:6379/0, shared by every worker and instance using it "
+                            "(env CONVO_MOCK_STORE)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes serving the one port (default 1); more than one needs --store redis://…")
     _add_limit_flags(serve)
     _add_cap_flags(serve)
     return parser
@@ -146,23 +157,31 @@ def _limits(args: argparse.Namespace) -> Limits:
     return limits
 
 
-def _app(args: argparse.Namespace, **options: t.Any) -> MockApp:
-    """The app the flags describe (``options``: the admin API's, ``MockApp``'s); ``KeyError`` for an unknown
-    family, ``ValueError`` for a bad preference or fault rule file."""
+def _admin_token(args: argparse.Namespace) -> str | None:
+    return args.admin_token or os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+
+
+def app_from_arguments(args: argparse.Namespace, location: str, *, fixtures: bytes | None = None) -> MockApp:
+    """The app ``convo-mock serve``'s flags describe, its state where ``location`` (``--store``) says (what
+    each worker of ``--workers N`` builds too); ``KeyError`` for an unknown family, ``ValueError`` for a bad
+    store location, preference or fault rule file."""
     from mockserver.app import create_app
     from mockserver.families import discover
     from mockserver.preferences import family_defaults
+    from mockserver.workers import store_for
 
     served = args.family or list(discover())
     preferences = family_defaults(args.prefer, served)
-    app = create_app(args.family, preferences=preferences, seed=args.seed, **options)
+    app = create_app(args.family, preferences=preferences, seed=args.seed, store_for=store_for(location),
+                     journal_size=args.journal_size, admin_token=_admin_token(args),
+                     access_log=_print_line if args.access_log else None, fixtures=fixtures)
     if args.faults:
         app.faults.load(args.faults)
     return app
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.stream_delay is not None:
         if args.stream_delay < 0:
             print("convo-mock: --stream-delay must not be negative", file=sys.stderr)
@@ -180,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
-    admin_token = args.admin_token or os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    admin_token = _admin_token(args)
     if admin_token is None and not _is_loopback(args.host):
         print(f"convo-mock: listening on {args.host} (beyond loopback) needs --admin-token (or "
               f"{ADMIN_TOKEN_VARIABLE}): the admin API can erase and read every tenant's data", file=sys.stderr)
@@ -197,15 +216,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"convo-mock: cannot read --fixtures {args.fixtures}: {exc.strerror}", file=sys.stderr)
             return 2
     from mockserver.admin.fixtures import FixtureError, parse
+    from mockserver.redis_client import STORE_VARIABLE, check_reachable, is_redis_url
     from mockserver.server import serve
+    from mockserver.workers import export_configuration, serve_workers
 
+    location = args.store if args.store is not None else os.environ.get(STORE_VARIABLE, "memory")
+    if args.workers < 1:
+        print("convo-mock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not is_redis_url(location):
+        print(f"convo-mock: --workers {args.workers} needs a store the workers share: with the memory store each "
+              "worker would keep its own state, and a client would see records appear and vanish. Use "
+              "--store redis://HOST:6379/0 (or --workers 1).", file=sys.stderr)
+        return 2
     try:
-        app = _app(args, journal_size=args.journal_size, admin_token=admin_token,
-                   access_log=_print_line if args.access_log else None, fixtures=fixtures)
+        if is_redis_url(location):
+            check_reachable(location)
+        # With several workers, the fixtures are loaded once, here, into the store they share.
+        app = app_from_arguments(args, location, fixtures=fixtures if args.workers == 1 else None)
     except KeyError as exc:
         print(f"convo-mock: {exc.args[0]}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # a bad --prefer or fault rule file
+    except (ValueError, ConnectionError) as exc:  # a bad --store, --prefer or fault rule file; Redis unreachable
         print(f"convo-mock: {exc}", file=sys.stderr)
         return 2
     if fixtures is not None:
@@ -233,8 +265,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  fault rules from {args.faults} ({len(app.faults.as_dict()['rules'])} rules, seed {app.faults.seed})")
     print(f"  admin      http://{host}:{port}{ADMIN_PREFIX}   (reset, fixtures, journal, health; "
           f"{'token required' if admin_token else 'open'})")
+    if is_redis_url(location):
+        print(f"State in {location} ({args.workers} worker{'s' if args.workers > 1 else ''}).")
     print("Any non-empty API key works; each key is its own tenant. Ctrl+C stops.", flush=True)
-    if not serve(app, sock, limits):
+    if args.workers > 1:
+        if fixtures is not None:
+            try:
+                asyncio.run(app.load_fixtures(fixtures))
+            except FixtureError as exc:
+                print(f"convo-mock: --fixtures {args.fixtures}: {exc.message}", file=sys.stderr)
+                return 1
+        export_configuration(sys.argv[1:] if argv is None else argv, limits)
+        serve_workers(sock, limits, args.workers)
+    elif not serve(app, sock, limits):
         print("convo-mock: start-up failed (see above)", file=sys.stderr)
         return 1
     return 0

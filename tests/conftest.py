@@ -35,3 +35,22 @@ def mock_server() -> Iterator[str]:
     """The mock running as a server process; yields its root URL."""
     with running_server("-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", "0") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server for this test session (one per xdist worker), stopped at the end."""
+    from tests.redis_server import redis_server
+
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest):
+    """Each store backend in turn (``tests.store_backends``): the store's property tests run on both."""
+    from tests.store_backends import Backend, RedisBackend
+
+    if request.param == "memory":
+        return Backend()
+    return RedisBackend(request.getfixturevalue("redis_url"))

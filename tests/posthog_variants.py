@@ -135,7 +135,7 @@ class _TenantBlindRetrieve(Handlers):
     """Retrieve finds any key's conversation by its id."""
 
     async def retrieve(self, project_id: str, conversation: str) -> JSONResponse:
-        owner = self.owners.get(faithful.conversation_uuid(conversation) or "")
+        owner = self.owner(faithful.conversation_uuid(conversation) or "")
         if owner is None:
             return await super().retrieve(project_id, conversation)
         tenant, project = owner

@@ -1,5 +1,6 @@
-"""MemoryCollection against a plain-list model: inserts, removals, touches and every paging kind in both
-orders; the caps on stored records and bytes; reads that create nothing."""
+"""Each store backend (memory, Redis: the ``backend`` fixture) against a plain-list model: inserts,
+removals, touches and every paging kind in both orders; the caps on stored records and bytes; reads that
+create nothing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from hypothesis import strategies as st
 
 from mockserver.paging import cursor_page, numbered_page, offset_page
 from mockserver.quota import Limits, QuotaExceeded, Usage
-from mockserver.store import EMPTY, MemoryCollection, MemoryStore, UnknownCursor, record_size
+from mockserver.store import EMPTY, Collection, MemoryCollection, MemoryStore, Store, UnknownCursor, record_size
+from tests.store_backends import RedisBackend
 
 operations = st.lists(st.one_of(st.tuples(st.just("insert"), st.integers(0, 10**6)),
                                 st.tuples(st.just("remove"), st.integers(0, 200))), max_size=120)
@@ -27,8 +29,8 @@ def model_page(keys: list[str], seq: dict[str, int], after: str | None, limit: i
 
 @settings(max_examples=150, deadline=None)
 @given(ops=operations, limit=st.integers(1, 15), descending=st.booleans(), cursor_pick=st.integers(0, 500))
-def test_pages_match_the_model(ops, limit, descending, cursor_pick) -> None:
-    collection: MemoryCollection[str] = MemoryCollection()
+def test_pages_match_the_model(backend, ops, limit, descending, cursor_pick) -> None:
+    collection = backend.collection()
     live: list[str] = []
     seq: dict[str, int] = {}
     for kind, value in ops:
@@ -49,8 +51,8 @@ def test_pages_match_the_model(ops, limit, descending, cursor_pick) -> None:
     assert page.has_more == has_more
 
 
-def test_walk_visits_everything_once_in_both_orders() -> None:
-    collection: MemoryCollection[int] = MemoryCollection()
+def test_walk_visits_everything_once_in_both_orders(backend) -> None:
+    collection = backend.collection()
     for n in range(1000):
         collection.insert(f"k{n}", n)
     for descending in (False, True):
@@ -64,8 +66,8 @@ def test_walk_visits_everything_once_in_both_orders() -> None:
         assert seen == (sorted(range(1000), reverse=descending))
 
 
-def test_unknown_cursor_and_duplicates_are_errors() -> None:
-    collection: MemoryCollection[int] = MemoryCollection()
+def test_unknown_cursor_and_duplicates_are_errors(backend) -> None:
+    collection = backend.collection()
     collection.insert("a", 1)
     with pytest.raises(UnknownCursor):
         collection.page(after="zzz", limit=5, descending=False)
@@ -74,8 +76,8 @@ def test_unknown_cursor_and_duplicates_are_errors() -> None:
     assert collection.remove("missing") is None
 
 
-def test_store_namespaces_are_per_tenant() -> None:
-    store = MemoryStore()
+def test_store_namespaces_are_per_tenant(backend) -> None:
+    store = backend.store()
     store.collection("t1", "things").insert("x", 1)
     assert "x" not in store.collection("t2", "things")
     assert store.find("t2", "things") is not None and store.find("t3", "things") is None
@@ -87,11 +89,11 @@ def test_store_namespaces_are_per_tenant() -> None:
 @given(size=st.integers(0, 60), limit=st.integers(1, 9), descending=st.booleans(),
        mid_walk=st.lists(st.one_of(st.just(("insert", 0)), st.tuples(st.just("touch"), st.integers(0, 10**6)),
                                    st.tuples(st.just("remove"), st.integers(0, 10**6))), max_size=20))
-def test_position_walk_survives_changes_during_the_walk(size, limit, descending, mid_walk) -> None:
+def test_position_walk_survives_changes_during_the_walk(backend, size, limit, descending, mid_walk) -> None:
     """Resuming after a position: every record present throughout is seen exactly once, whatever is
     inserted, moved to the newest end or removed between pages (moved records may be seen again at
     their new place only when the walk has not passed it)."""
-    collection: MemoryCollection[str] = MemoryCollection()
+    collection = backend.collection()
     for n in range(size):
         collection.insert(f"k{n}", f"k{n}")
     untouched = {f"k{n}" for n in range(size)}
@@ -117,8 +119,8 @@ def test_position_walk_survives_changes_during_the_walk(size, limit, descending,
         assert seen.count(key) == 1, (key, seen)
 
 
-def test_touch_moves_a_record_to_the_newest_end() -> None:
-    collection: MemoryCollection[str] = MemoryCollection()
+def test_touch_moves_a_record_to_the_newest_end(backend) -> None:
+    collection = backend.collection()
     for key in "abc":
         collection.insert(key, key)
     collection.touch("a")
@@ -134,9 +136,9 @@ changes = st.lists(st.one_of(st.tuples(st.just("insert"), st.integers(0, 10**6))
                              st.tuples(st.just("touch"), st.integers(0, 10**6))), max_size=120)
 
 
-def build(ops: list[tuple[str, int]]) -> tuple[MemoryCollection[str], list[str]]:
+def build(backend, ops: list[tuple[str, int]]) -> tuple[Collection, list[str]]:
     """A collection after ``ops``, and the plain list of its keys, oldest first."""
-    collection: MemoryCollection[str] = MemoryCollection()
+    collection = backend.collection()
     model: list[str] = []
     created = 0
     for kind, value in ops:
@@ -157,8 +159,8 @@ def build(ops: list[tuple[str, int]]) -> tuple[MemoryCollection[str], list[str]]
 
 @settings(max_examples=150, deadline=None)
 @given(ops=changes, offset=st.integers(0, 130), limit=st.integers(0, 15), descending=st.booleans())
-def test_offset_pages_match_the_model(ops, offset, limit, descending) -> None:
-    collection, model = build(ops)
+def test_offset_pages_match_the_model(backend, ops, offset, limit, descending) -> None:
+    collection, model = build(backend, ops)
     ordered = model[::-1] if descending else model
     page = offset_page(collection, offset=offset, limit=limit, descending=descending)
     assert [r.lower() for r in page.records] == ordered[offset:offset + limit]
@@ -169,8 +171,8 @@ def test_offset_pages_match_the_model(ops, offset, limit, descending) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(ops=changes, number=st.integers(1, 40), size=st.integers(1, 15), descending=st.booleans())
-def test_numbered_pages_match_the_model(ops, number, size, descending) -> None:
-    collection, model = build(ops)
+def test_numbered_pages_match_the_model(backend, ops, number, size, descending) -> None:
+    collection, model = build(backend, ops)
     ordered = model[::-1] if descending else model
     page = numbered_page(collection, number=number, size=size, descending=descending)
     chunks = [ordered[i:i + size] for i in range(0, len(ordered), size)]
@@ -181,9 +183,9 @@ def test_numbered_pages_match_the_model(ops, number, size, descending) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(ops=changes, limit=st.integers(1, 15), descending=st.booleans(), cut=st.integers(0, 200))
-def test_cursor_pages_after_a_position_match_the_model(ops, limit, descending, cut) -> None:
+def test_cursor_pages_after_a_position_match_the_model(backend, ops, limit, descending, cut) -> None:
     """Position cursors: the page after the ``cut``-th record of the current order."""
-    collection, model = build(ops)
+    collection, model = build(backend, ops)
     ordered = model[::-1] if descending else model
     first = cursor_page(collection, limit=len(model) + 1, descending=descending)
     assert [r.lower() for r in first.records] == ordered and not first.has_more
@@ -198,8 +200,8 @@ def test_cursor_pages_after_a_position_match_the_model(ops, limit, descending, c
 
 @settings(max_examples=100, deadline=None)
 @given(ops=changes, limit=st.integers(1, 9), descending=st.booleans())
-def test_the_three_kinds_walk_the_same_list(ops, limit, descending) -> None:
-    collection, model = build(ops)
+def test_the_three_kinds_walk_the_same_list(backend, ops, limit, descending) -> None:
+    collection, model = build(backend, ops)
     expected = [k.upper() for k in (model[::-1] if descending else model)]
     walks: dict[str, list[str]] = {"cursor": [], "offset": [], "numbered": []}
     position = None
@@ -242,16 +244,40 @@ def test_an_offset_page_does_not_copy_the_collection() -> None:
     assert len(copied) == 6
 
 
+def _calls(connection, command: str) -> int:
+    stats = connection.info("commandstats").get(f"cmdstat_{command}", {})
+    return int(stats.get("calls", 0))
+
+
+def test_redis_pages_read_only_the_page(redis_url: str) -> None:
+    """On Redis, every kind of page of 3 from 200,000 records reads 3 records (HGET, counted by the
+    server's command statistics, which count the commands scripts run) with one range query: no scan."""
+    backend = RedisBackend(redis_url)
+    collection = backend.collection()
+    for start in range(0, 200_000, 2_000):
+        collection.insert_many([(f"k{n}", n) for n in range(start, start + 2_000)])
+    connection = backend.connection
+    reads = _calls(connection, "hget")
+    ranges = sum(_calls(connection, name) for name in ("zrange", "zrevrange", "zrangebyscore", "zrevrangebyscore"))
+    assert collection.page_at(150_000, 3, False) == ([150_000, 150_001, 150_002], 200_000)
+    assert collection.page_at(0, 3, True) == ([199_999, 199_998, 199_997], 200_000)
+    assert collection.page(after="k100000", limit=3, descending=True).records == [99_999, 99_998, 99_997]
+    assert collection.page(after_position=100_000, limit=3, descending=False).records == [100_001, 100_002, 100_003]
+    assert _calls(connection, "hget") - reads == 12
+    assert sum(_calls(connection, name) for name in ("zrange", "zrevrange", "zrangebyscore",
+                                                    "zrevrangebyscore")) - ranges == 4
+
+
 # --- caps and accounting ---------------------------------------------------------------------------
 
 
-def small_store(**limits: int | None) -> MemoryStore:
+def small_store(backend, **limits: int | None) -> Store:
     caps = {"tenant_records": None, "tenant_bytes": None, "total_records": None, "total_bytes": None, **limits}
-    return MemoryStore(Limits(**caps), total=Usage())
+    return backend.store(Limits(**caps))
 
 
-def test_records_cap_per_tenant_refuses_the_write_and_changes_nothing() -> None:
-    store = small_store(tenant_records=3)
+def test_records_cap_per_tenant_refuses_the_write_and_changes_nothing(backend) -> None:
+    store = small_store(backend, tenant_records=3)
     things = store.collection("t1", "things")
     things.insert("a", {"n": 1})
     with pytest.raises(QuotaExceeded) as refused:
@@ -266,10 +292,10 @@ def test_records_cap_per_tenant_refuses_the_write_and_changes_nothing() -> None:
     store.collection("t1", "other").insert("x", {})  # room again after a removal
 
 
-def test_bytes_caps_count_json_size_per_tenant_and_in_total() -> None:
+def test_bytes_caps_count_json_size_per_tenant_and_in_total(backend) -> None:
     record = {"text": "x" * 100}
     size = record_size(record)
-    store = small_store(tenant_bytes=3 * size, total_bytes=5 * size)
+    store = small_store(backend, tenant_bytes=3 * size, total_bytes=5 * size)
     for n in range(3):
         store.collection("t1", "things").insert(f"k{n}", record)
     assert store.usage("t1") == Usage(3, 3 * size)
@@ -284,15 +310,14 @@ def test_bytes_caps_count_json_size_per_tenant_and_in_total() -> None:
     assert store.usage("t2").bytes == size + record_size({"text": ""})
 
 
-def test_index_collections_are_not_counted_and_drop_releases_everything() -> None:
-    total = Usage()
-    store = MemoryStore(Limits(), total=total)
+def test_index_collections_are_not_counted_and_drop_releases_everything(backend) -> None:
+    store = backend.store(Limits())
     owned = store.collection("t1", "items/c1")
     owned.insert_many([(f"k{n}", {"n": n}) for n in range(10)])
     store.collection("t1", "index", index=True).insert_many([(f"k{n}", {"n": n}) for n in range(10)])
-    assert store.usage("t1").records == 10 == total.records
+    assert store.usage("t1").records == 10 == store.total_usage().records
     store.drop("t1", "items/c1")
-    assert store.usage("t1").records == 0 and total == Usage(0, 0)
+    assert store.usage("t1").records == 0 and store.total_usage() == Usage(0, 0)
     store.drop("t1", "index")
     assert list(store.tenants()) == [], "a tenant with no collection left is forgotten"
 
@@ -317,23 +342,28 @@ def test_caps_come_from_the_environment() -> None:
         Limits.from_env({"CONVO_MOCK_MAX_RECORDS": "-1"})
 
 
-def test_reads_create_nothing() -> None:
-    store = small_store()
-    assert store.read("nobody", "things") is EMPTY and store.find("nobody", "things") is None
+def test_reads_create_nothing(backend) -> None:
+    store = small_store(backend)
+    before = backend.snapshot(store)
+    assert store.find("nobody", "things") is None
     assert store.read("nobody", "things").get("x") is None
     assert store.read("nobody", "things").page(limit=5, descending=True).records == []
     assert offset_page(store.read("nobody", "things"), offset=0, limit=5).total == 0
     assert store.usage("nobody") == Usage() and list(store.tenants()) == []
+    assert store.read("nobody", "things").remove("x") is None and "x" not in store.read("nobody", "things")
     store.drop("nobody", "things")
     assert list(store.tenants()) == []
     with pytest.raises(TypeError):
-        EMPTY.insert("x", 1)
-    assert len(EMPTY) == 0
+        store.read("nobody", "things").insert("x", 1)
+    assert backend.snapshot(store) == before
+    assert len(EMPTY) == 0 and store.find("nobody", "things") is None
+    if backend.name == "memory":
+        assert store.read("nobody", "things") is EMPTY
 
 
-def test_collections_without_cursor_keys_forget_removed_keys() -> None:
-    remembering: MemoryCollection[int] = MemoryCollection()
-    forgetting: MemoryCollection[int] = MemoryCollection(cursor_keys=False)
+def test_collections_without_cursor_keys_forget_removed_keys(backend) -> None:
+    remembering = backend.collection()
+    forgetting = backend.collection(cursor_keys=False)
     for collection in (remembering, forgetting):
         collection.insert("a", 1)
         collection.insert("b", 2)
@@ -341,4 +371,8 @@ def test_collections_without_cursor_keys_forget_removed_keys() -> None:
     assert remembering.page(after="a", limit=5, descending=False).records == [2]
     with pytest.raises(UnknownCursor):
         forgetting.page(after="a", limit=5, descending=False)
-    assert forgetting._seq_of == {"b": 1}
+    if backend.name == "memory":
+        assert forgetting._seq_of == {"b": 1}
+    else:
+        assert backend.connection.hlen(forgetting._keys[3]) == 0, "no removed key is remembered"
+        assert backend.connection.hlen(remembering._keys[3]) == 1

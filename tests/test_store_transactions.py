@@ -1,4 +1,5 @@
-"""``Store.transaction()``: a block that raises leaves a ``MemoryStore`` exactly as it found it.
+"""``Store.transaction()``: a block that raises leaves the store exactly as it found it, on each backend
+(memory and Redis: the ``backend`` fixture).
 
 Hypothesis drives random sequences of writes (create, insert, insert_many, replace, remove, touch, drop; on
 counted and index collections, with and without remembered cursor keys; some refused by a duplicate key or
@@ -15,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockserver.quota import Limits, QuotaExceeded, Usage
+from mockserver.quota import Limits, QuotaExceeded
 from mockserver.runs import RunRegistry
-from mockserver.store import MemoryStore, on_rollback, outside_transactions, transaction
-from tests.test_atomic_handlers import snapshot
+from mockserver.store import on_rollback, outside_transactions, transaction
 
 TENANTS = ("a", "b")
 NAMES = ("c1", "c2", "idx")
@@ -42,7 +42,7 @@ operations = st.one_of(
 )
 
 
-def apply(store: MemoryStore, operation: tuple) -> None:
+def apply(store: t.Any, operation: tuple) -> None:
     """One write; the refusals a store may answer with (duplicate or missing key, a cap) are swallowed."""
     kind, tenant, name, *rest = operation
     index = name == "idx"
@@ -58,29 +58,40 @@ def apply(store: MemoryStore, operation: tuple) -> None:
         pass
 
 
-def small_store() -> MemoryStore:
-    return MemoryStore(Limits(tenant_records=8, tenant_bytes=600, total_records=12, total_bytes=900), total=Usage())
+def normalised(backend, store: t.Any) -> t.Any:
+    """The store's snapshot with its own key prefix taken out (two Redis stores compare equal)."""
+    state = backend.snapshot(store)
+    if backend.name == "memory":
+        return state
+    prefix = store._total_key.rsplit(":", 1)[0].encode()
+    return {key.removeprefix(prefix): value for key, value in state.items()}
+
+
+def small_store(backend) -> t.Any:
+    return backend.store(Limits(tenant_records=8, tenant_bytes=600, total_records=12, total_bytes=900))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(before=st.lists(operations, max_size=15), inside=st.lists(operations, min_size=1, max_size=15))
-def test_a_transaction_that_raises_leaves_the_store_as_it_was(before: list[tuple], inside: list[tuple]) -> None:
-    store = small_store()
+def test_a_transaction_that_raises_leaves_the_store_as_it_was(backend, before: list[tuple],
+                                                              inside: list[tuple]) -> None:
+    store = small_store(backend)
     for operation in before:
         apply(store, operation)
-    expected = snapshot(store)
+    expected = backend.snapshot(store)
     with pytest.raises(Abort), store.transaction():
         for operation in inside:
             apply(store, operation)
         raise Abort
-    assert snapshot(store) == expected
+    assert backend.snapshot(store) == expected
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(before=st.lists(operations, max_size=10), kept=st.lists(operations, max_size=10),
        undone=st.lists(operations, min_size=1, max_size=10))
-def test_a_nested_transaction_is_a_savepoint(before: list[tuple], kept: list[tuple], undone: list[tuple]) -> None:
-    store, reference = small_store(), small_store()
+def test_a_nested_transaction_is_a_savepoint(backend, before: list[tuple], kept: list[tuple],
+                                             undone: list[tuple]) -> None:
+    store, reference = small_store(backend), small_store(backend)
     for operation in before + kept:
         apply(reference, operation)
     for operation in before:
@@ -92,11 +103,11 @@ def test_a_nested_transaction_is_a_savepoint(before: list[tuple], kept: list[tup
             for operation in undone:
                 apply(store, operation)
             raise Abort
-    assert snapshot(store) == snapshot(reference)
+    assert normalised(backend, store) == normalised(backend, reference)
 
 
-def test_a_transaction_that_ends_normally_keeps_its_writes() -> None:
-    store = small_store()
+def test_a_transaction_that_ends_normally_keeps_its_writes(backend) -> None:
+    store = small_store(backend)
     with store.transaction():
         store.collection("a", "c1").insert("k", {"v": 1})
     assert store.read("a", "c1").get("k") == {"v": 1}
@@ -127,10 +138,10 @@ def test_on_rollback_outside_a_transaction_does_nothing() -> None:
     assert called == []
 
 
-def test_writes_outside_transactions_survive_the_rollback_of_the_one_they_interrupt() -> None:
+def test_writes_outside_transactions_survive_the_rollback_of_the_one_they_interrupt(backend) -> None:
     """A finalizer the garbage collector runs mid-request writes on its own account (VirtuousAI's
     abandoned-stream ending): the interrupted request's rollback must not undo it."""
-    store = small_store()
+    store = small_store(backend)
     store.collection("a", "c1").insert("kept", {"v": 0})
     with pytest.raises(Abort), store.transaction():
         store.collection("a", "c1").insert("undone", {"v": 1})

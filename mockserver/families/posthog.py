@@ -7,7 +7,9 @@ stream of a run (named SSE events, ``mockserver.sse``), a status that moves on i
 queue of at most two messages drained when a run ends.
 
 State: per API key (the key is its user and its own organisation) and project id (``@current`` is project
-``1``). A conversation id is global, as PostHog's primary key is: ``owners`` says whose it is.
+``1``). A conversation id is global, as PostHog's primary key is: the store's owner index (the
+``conversation-owners`` collection of no tenant: no API key is empty) says whose it is, for every worker;
+a reset key's entries are removed from it.
 
 A run is a background task, not the response: it writes its events to a ``RunLog`` (``mockserver.run_log``)
 that any number of streams follow from its start (the create call's, and every ``content: null``
@@ -178,6 +180,10 @@ class Turn:
 # Handlers
 
 
+OWNERLESS, OWNERS = "", "conversation-owners"
+"""Where the owner of every conversation id is kept: a tenant no API key can be (keys are not empty)."""
+
+
 class ConversationHandlers:
     """The 10 conversation operations over a ``Store``; runs are tasks tracked in ``runs`` and ``logs``."""
 
@@ -185,18 +191,18 @@ class ConversationHandlers:
         self.store = store
         self.runs = RunRegistry(store)
         self.logs: dict[tuple[str, str], RunLog[NamedEvent]] = {}
-        self.owners: dict[str, tuple[str, str]] = {}
-        """conversation id → (API key, project): conversation ids are global."""
         self.tasks = RunTasks()
         store.on_clear(self._forget_owners)
 
     def _forget_owners(self, tenant: str | None) -> None:
-        """The store forgot ``tenant``'s data (every tenant's, with None): its conversation ids are free."""
+        """The store forgot ``tenant``'s data (every tenant's, with None, owners included): its conversation
+        ids are free again."""
         if tenant is None:
-            self.owners.clear()
-        else:
-            for conversation_id in [c for c, (owner, _) in self.owners.items() if owner == tenant]:
-                del self.owners[conversation_id]
+            return
+        owners = self.store.find(OWNERLESS, OWNERS)
+        if owners is not None:
+            for conversation_id in [record[2] for record in owners if record[0] == tenant]:
+                owners.remove(conversation_id)
 
     def operations(self) -> dict[str, t.Callable]:
         return {
@@ -213,6 +219,11 @@ class ConversationHandlers:
         }
 
     # --- state helpers ---------------------------------------------------------------------------
+
+    def owner(self, conversation_id: str) -> tuple[str, str] | None:
+        """Whose conversation this is: (API key, project), or None. Conversation ids are global."""
+        found = self.store.read(OWNERLESS, OWNERS).get(conversation_id)
+        return None if found is None else (found[0], found[1])
 
     def _own(self, tenant: str, project: str, conversation: str) -> dict[str, t.Any] | None:
         """The key's conversation in the project (titled or not), or None."""
@@ -255,7 +266,7 @@ class ConversationHandlers:
     def _queue_access(self, tenant: str, project: str, conversation_id: str) -> str | JSONResponse:
         """The conversation's canonical id if the key may use its queue, else PostHog's view error."""
         found = conversation_uuid(conversation_id)
-        owner = self.owners.get(found) if found else None
+        owner = self.owner(found) if found else None
         if found is None or owner is None:
             return view_error(404, {"error": "Conversation not found"})
         if owner != (tenant, project):
@@ -295,7 +306,7 @@ class ConversationHandlers:
         if content is not None:
             content = _clean_content(content)
         conversation_id, trace_id = str(uuid.UUID(body["conversation"])), str(uuid.UUID(body["trace_id"]))
-        owner = self.owners.get(conversation_id)
+        owner = self.owner(conversation_id)
         if owner is not None and owner != (tenant, project):
             return view_error(400, {"error": OTHER_USERS})
         if owner is None and content is None:
@@ -309,7 +320,8 @@ class ConversationHandlers:
                       "type": "deep_research" if agent_mode == "research" else "assistant", "is_internal": False,
                       "slack_thread_key": None, "slack_workspace_domain": None, "agent_mode": agent_mode}
             self.store.collection(tenant, _conversations(project), cursor_keys=False).insert(conversation_id, record)
-            self.owners[conversation_id] = (tenant, project)
+            self.store.collection(OWNERLESS, OWNERS, index=True, cursor_keys=False).insert(
+                conversation_id, [tenant, project, conversation_id])
         record = self._own(tenant, project, conversation_id) or {}
         if content is not None:
             if record["status"] != "idle":
