@@ -203,6 +203,9 @@ class RedisStore:
     """``Store`` in one Redis database, under ``{prefix}:{namespace}``; usage in all is shared by every
     store of the database (the ``--max-records``/``--max-bytes`` caps hold across families and workers)."""
 
+    shares_runs = True
+    """Runs and run logs made with this store live in its Redis database too (``mockserver.redis_runs``)."""
+
     def __init__(self, connection: redis.Redis, namespace: str, limits: Limits | None = None, *,
                  prefix: str = DEFAULT_PREFIX) -> None:
         self.redis = connection
@@ -217,6 +220,11 @@ class RedisStore:
     def from_url(cls, url: str, namespace: str, limits: Limits | None = None) -> RedisStore:
         """The store ``namespace`` on the server at ``url`` (the process's shared client)."""
         return cls(shared_client(url), namespace, limits)
+
+    @property
+    def root(self) -> str:
+        """The prefix of every key of this store (``{prefix}:{namespace}``)."""
+        return self._root
 
     def _tenant_base(self, tenant: str) -> str:
         return f"{self._root}:t:{len(tenant)}:{tenant}"

@@ -17,11 +17,16 @@ does and writes nothing more.
 
 A run started inside a store transaction (``mockserver.store``) that rolls back is discarded with it (it
 never was, and its scope is free again); a run cancelled inside one is active again.
+
+With a store shared by several workers (one that says ``shares_runs``: ``RedisStore``), ``RunRegistry(store)``
+is a ``mockserver.redis_runs.RedisRunRegistry``: the same transitions, made atomic in Redis, so a run started
+on one worker is seen busy, cancelled and ended from any other (its ``active`` asks Redis).
 """
 
 from __future__ import annotations
 
 import time
+import typing as t
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -47,14 +52,20 @@ class Run:
     scope: str
     started: float = field(default_factory=time.monotonic)
     state: RunState = RunState.ACTIVE
+    token: str = ""
+    """What marks the run as this very run where its state is shared (``mockserver.redis_runs``)."""
+    still_held: t.Callable[[], bool] | None = None
+    """For a run whose state lives elsewhere (another worker may end it): whether it still holds its scope."""
 
     @property
     def active(self) -> bool:
+        if self.state is RunState.ACTIVE and self.still_held is not None and not self.still_held():
+            self.state = RunState.CANCELLED  # only its own worker finishes a run: another ended it, cancelling
         return self.state is RunState.ACTIVE
 
     @property
     def cancelled(self) -> bool:
-        return self.state is RunState.CANCELLED
+        return not self.active and self.state is RunState.CANCELLED
 
     def elapsed(self) -> float:
         """Seconds since the run started."""
@@ -65,6 +76,13 @@ class RunRegistry:
     """The active runs, at most one per ``(tenant, scope)``."""
 
     __slots__ = ("_active",)
+
+    def __new__(cls, store: Store | None = None) -> RunRegistry:
+        if cls is RunRegistry and getattr(store, "shares_runs", False):
+            from mockserver.redis_runs import RedisRunRegistry
+
+            return super().__new__(RedisRunRegistry)
+        return super().__new__(cls)
 
     def __init__(self, store: Store | None = None) -> None:
         self._active: dict[tuple[str, str], Run] = {}

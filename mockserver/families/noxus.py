@@ -212,7 +212,7 @@ class ConversationHandlers:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.runs = RunRegistry()
+        self.runs = RunRegistry(store)
         self.replies: dict[tuple[str, str], Reply] = {}
         """The run in progress on each conversation, by (API key, conversation id)."""
         self.tasks = RunTasks()
