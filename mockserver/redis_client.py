@@ -2,7 +2,8 @@
 
 ``client(url)`` returns a ``redis.Redis`` for ``redis://host:port/db`` (``rediss://`` and ``unix://`` too),
 shared by everything in the process that uses that URL (the family stores now; pub/sub or streams for
-state that lives across requests can take their connections from the same pool later). A client made
+runs and run logs, ``mockserver.redis_runs``); ``blocking_reader(connection)`` makes an asyncio client to
+the same server for one reader that blocks (``XREAD BLOCK``), which the reader closes. A client made
 in a parent process is not reused in a child: the pool is keyed by process id, and its connections are
 named ``convo-mock:<pid>`` (``CLIENT LIST`` shows which process holds which).
 
@@ -15,6 +16,7 @@ import os
 import threading
 
 import redis
+import redis.asyncio
 
 STORE_VARIABLE = "CONVO_MOCK_STORE"
 """Where the mock keeps its state: ``memory`` (the default) or a Redis URL."""
@@ -45,3 +47,21 @@ def check_reachable(url: str) -> None:
         client(url).ping()
     except redis.RedisError as exc:
         raise ConnectionError(f"cannot reach the Redis store at {url}: {exc}") from exc
+
+
+_ADDRESS = ("host", "port", "db", "username", "password", "path")
+
+
+def blocking_reader(connection: redis.Redis) -> redis.asyncio.Redis:
+    """A new asyncio client to ``connection``'s server, for one reader that waits on the server (one
+    connection of its own, so that it blocks nothing else); the reader closes it (``aclose``)."""
+    pool = connection.connection_pool
+    with _LOCK:
+        url = next((url for (pid, url), made in _CLIENTS.items() if made is connection and pid == os.getpid()), None)
+    name = f"convo-mock:{os.getpid()}:reader"
+    if url is not None:
+        return redis.asyncio.Redis.from_url(url, decode_responses=False, client_name=name)
+    address = {key: value for key, value in pool.connection_kwargs.items() if key in _ADDRESS}
+    if "path" in address:
+        address["unix_socket_path"] = address.pop("path")
+    return redis.asyncio.Redis(**address, decode_responses=False, client_name=name)

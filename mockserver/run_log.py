@@ -6,6 +6,12 @@ events to a ``RunLog``; every stream of that run reads the log from a position (
 each new event as it comes, until the run ends. So a client that leaves stops nothing, and a client that
 connects mid-run can be given the events from any point on.
 
+``RunLogs`` keeps the log of the run in progress on each scope, for the requests that join it (a replay, a
+tail): ``open`` one for a new run, ``current`` for the one a scope runs now, ``close`` when the run ends,
+``end_current`` when it is cancelled. With a store shared by several workers (``shares_runs``), it is a
+``mockserver.redis_runs.RedisRunLogs``: each event also goes to a Redis stream, and a request on another
+worker follows that stream (the events need a ``Codec`` then).
+
 The tasks run outside any store transaction (``mockserver.store``): a run's writes are its own steps, not
 part of the request that started it, which has already returned (and whose rollback must not undo them).
 """
@@ -13,12 +19,13 @@ part of the request that started it, which has already returned (and whose rollb
 from __future__ import annotations
 
 import asyncio
+import json
 import typing as t
 from dataclasses import dataclass, field
 
 from mockserver.runs import Run
-from mockserver.sse import delta_delay
-from mockserver.store import outside_transactions
+from mockserver.sse import NamedEvent, delta_delay
+from mockserver.store import Store, outside_transactions
 
 E = t.TypeVar("E")
 
@@ -31,6 +38,8 @@ class RunLog(t.Generic[E]):
     """The events of one run, in order, for every stream that follows it."""
 
     run: Run
+    meta: dict[str, str] = field(default_factory=dict)
+    """What a family keeps beside the events for the requests that join the run (an etag, an id)."""
     events: list[E] = field(default_factory=list)
     ended: bool = False
     _signal: asyncio.Event = field(default_factory=asyncio.Event)
@@ -42,6 +51,10 @@ class RunLog(t.Generic[E]):
     def end(self) -> None:
         self.ended = True
         self._wake()
+
+    def __len__(self) -> int:
+        """How many events the run has written so far."""
+        return len(self.events)
 
     def _wake(self) -> None:
         self._signal.set()
@@ -74,9 +87,62 @@ class RunLog(t.Generic[E]):
 
     async def wait(self) -> bool:
         """Wait until the run ends; False if no event came for ``FOLLOW_TIMEOUT`` before it did."""
-        async for _ in self.follow_from(len(self.events)):
+        async for _ in self.follow_from(len(self)):
             pass
         return self.ended
+
+
+@dataclass(frozen=True)
+class Codec(t.Generic[E]):
+    """How a log's events are written to a shared log, and read back."""
+
+    encode: t.Callable[[E], bytes]
+    decode: t.Callable[[bytes], E]
+
+
+JSON_EVENTS: Codec[t.Any] = Codec(lambda event: json.dumps(event).encode(), json.loads)
+"""Events that are JSON values (the chunks of a UI Message Stream)."""
+
+NAMED_EVENTS: Codec[NamedEvent] = Codec(lambda event: json.dumps([event.name, event.data]).encode(),
+                                        lambda raw: NamedEvent(*json.loads(raw)))
+"""``NamedEvent``s whose data is a JSON value."""
+
+
+class RunLogs(t.Generic[E]):
+    """The log of the run in progress on each ``(tenant, scope)``."""
+
+    def __new__(cls, store: Store | None = None, codec: Codec[E] = JSON_EVENTS) -> RunLogs[E]:
+        if cls is RunLogs and getattr(store, "shares_runs", False):
+            from mockserver.redis_runs import RedisRunLogs
+
+            return super().__new__(RedisRunLogs)
+        return super().__new__(cls)
+
+    def __init__(self, store: Store | None = None, codec: Codec[E] = JSON_EVENTS) -> None:
+        self._logs: dict[tuple[str, str], RunLog[E]] = {}
+
+    def open(self, run: Run, meta: dict[str, str] | None = None) -> RunLog[E]:
+        """A new log for ``run``, the current one of its scope from now on."""
+        log = self._logs[(run.tenant, run.scope)] = RunLog[E](run, dict(meta or {}))
+        return log
+
+    def current(self, tenant: str, scope: str) -> RunLog[E] | None:
+        """The log of the run in progress on ``scope``, if any."""
+        log = self._logs.get((tenant, scope))
+        return None if log is None or log.ended else log
+
+    def close(self, log: RunLog[E]) -> None:
+        """End ``log`` (its run is over), and forget it unless a newer run replaced it."""
+        log.end()
+        key = (log.run.tenant, log.run.scope)
+        if self._logs.get(key) is log:
+            del self._logs[key]
+
+    def end_current(self, tenant: str, scope: str) -> None:
+        """End the log of the run in progress on ``scope`` (the run was cancelled), if any."""
+        log = self._logs.get((tenant, scope))
+        if log is not None:
+            self.close(log)
 
 
 class RunTasks:

@@ -36,7 +36,7 @@ from mockserver.ids import iso_now, new_uuid
 from mockserver.paging import numbered_page
 from mockserver.quota import QuotaExceeded
 from mockserver.responses import DeferredJSONResponse, JSONResponse, json_response
-from mockserver.run_log import RunLog, RunTasks
+from mockserver.run_log import RunLog, RunLogs, RunTasks
 from mockserver.runs import RunRegistry
 from mockserver.sse import Event, delta_delay, event_stream
 from mockserver.store import Store
@@ -180,7 +180,7 @@ class Reply:
         prefix = self.etag + "-"
         if etag and etag.startswith(prefix):
             suffix = etag[len(prefix):]
-            if suffix.isascii() and suffix.isdigit() and len(suffix) <= 9 and int(suffix) <= len(self.log.events):
+            if suffix.isascii() and suffix.isdigit() and len(suffix) <= 9 and int(suffix) <= len(self.log):
                 return int(suffix)
         return 0
 
@@ -214,7 +214,9 @@ class ConversationHandlers:
         self.store = store
         self.runs = RunRegistry(store)
         self.replies: dict[tuple[str, str], Reply] = {}
-        """The run in progress on each conversation, by (API key, conversation id)."""
+        """The run in progress on each conversation this worker drives, by (API key, conversation id)."""
+        self.logs = RunLogs[Chunk](store)
+        """Their logs, which a tail on any worker follows."""
         self.tasks = RunTasks()
 
     def operations(self) -> dict[str, t.Callable]:
@@ -324,7 +326,8 @@ class ConversationHandlers:
         self.store.collection(tenant, _messages_of(conversation_id), cursor_keys=False).insert(message["id"], message)
         etag = new_etag()
         self._save(tenant, conversation_id, {"status": "running", "etag": etag})
-        reply = Reply(RunLog[Chunk](run), etag, new_uuid(), prompt)
+        message_id = new_uuid()
+        reply = Reply(self.logs.open(run, {"etag": etag, "message_id": message_id}), etag, message_id, prompt)
         self.replies[(tenant, conversation_id)] = reply
         self.tasks.spawn(self._drive(tenant, conversation_id, reply, answer))
         return reply
@@ -351,7 +354,7 @@ class ConversationHandlers:
             if self.runs.finish(log.run):  # ended early (the server stopping): the conversation is idle again
                 if self.store.read(tenant, CONVERSATIONS).get(conversation_id) is not None:
                     self._save(tenant, conversation_id, {"status": "idle", "etag": new_etag()})
-            log.end()
+            self.logs.close(log)
             if self.replies.get((tenant, conversation_id)) is reply:
                 del self.replies[(tenant, conversation_id)]
 
@@ -403,10 +406,11 @@ class ConversationHandlers:
                                   etag: str | None = None) -> Response:
         tenant, fmt = current_tenant(), format or "vercel"
         record = self._record(tenant, conversation_id)
-        reply = self.replies.get((tenant, record["id"]))
-        if reply is None or reply.log.ended:
+        log = self.logs.current(tenant, record["id"])
+        if log is None:
             return _stream(_only(terminator(fmt)), fmt)
-        return _stream(reply.frames(reply.resume_at(etag), fmt), fmt)
+        tail = Reply(log, log.meta["etag"], log.meta["message_id"], "")
+        return _stream(tail.frames(tail.resume_at(etag), fmt), fmt)
 
     # --- outside the contract: what the SDK asks for when a Client starts --------------------------
 

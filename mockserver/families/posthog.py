@@ -38,7 +38,7 @@ from mockserver.ids import iso_now, new_uuid
 from mockserver.paging import offset_page
 from mockserver.quota import QuotaExceeded
 from mockserver.responses import JSONResponse, json_response
-from mockserver.run_log import RunLog, RunTasks
+from mockserver.run_log import NAMED_EVENTS, RunLog, RunLogs, RunTasks
 from mockserver.runs import RunRegistry
 from mockserver.sse import NamedEvent, delta_delay, event_stream
 from mockserver.store import Collection, Store
@@ -190,7 +190,7 @@ class ConversationHandlers:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.runs = RunRegistry(store)
-        self.logs: dict[tuple[str, str], RunLog[NamedEvent]] = {}
+        self.logs = RunLogs[NamedEvent](store, NAMED_EVENTS)
         self.tasks = RunTasks()
         store.on_clear(self._forget_owners)
 
@@ -336,7 +336,7 @@ class ConversationHandlers:
             log = self._start_run(tenant, project, conversation_id, Turn(content, trace_id,
                                                                         body.get("ui_context")), changes, is_new)
             return event_stream(log.follow())
-        active = self.logs.get((tenant, conversation_id))
+        active = self.logs.current(tenant, conversation_id)
         if active is None:  # idle (the mock has no approvals for a ``resume_payload`` to resume)
             raise invalid_input(IDLE_CONTINUE)
         return event_stream(active.follow(skip=_is_conversation_event))
@@ -350,7 +350,7 @@ class ConversationHandlers:
         self.store.collection(tenant, _messages_of(conversation_id), cursor_keys=False).insert(human["id"], human)
         run = self.runs.start(tenant, conversation_id, new_uuid())
         record = self._save(tenant, project, conversation_id, {**changes, "status": "in_progress"})
-        log = self.logs[(tenant, conversation_id)] = RunLog[NamedEvent](run)
+        log = self.logs.open(run)
         if is_new:
             log.add(NamedEvent("conversation", json.dumps(self._public(tenant, record))))
         log.add(NamedEvent("message", streamed(human)))
@@ -395,9 +395,7 @@ class ConversationHandlers:
                     self.store.drop(tenant, _queue_of(conversation_id))
             log.add(NamedEvent("message", streamed(final)))
         finally:
-            log.end()
-            if self.logs.get((tenant, conversation_id)) is log:
-                del self.logs[(tenant, conversation_id)]
+            self.logs.close(log)
 
     def _pop_queued(self, tenant: str, conversation_id: str) -> Turn | None:
         queue = self.store.find(tenant, _queue_of(conversation_id))
@@ -424,9 +422,7 @@ class ConversationHandlers:
             return Response(status_code=204)
         self.store.drop(tenant, _queue_of(conversation_id))
         self.runs.cancel(tenant, conversation_id)
-        log = self.logs.pop((tenant, conversation_id), None)
-        if log is not None:
-            log.end()
+        self.logs.end_current(tenant, conversation_id)
         self._save(tenant, project, conversation_id, {"status": "idle"})
         return Response(status_code=204)
 
