@@ -187,8 +187,7 @@ class _EventsWithoutRunRefused(Handlers):
                                   etag: str | None = None) -> Response:
         tenant = current_tenant()
         record = self._record(tenant, conversation_id)
-        reply = self.replies.get((tenant, record["id"]))
-        if reply is None or reply.log.ended:
+        if self.logs.current(tenant, record["id"]) is None:
             return json_response({"detail": "No run in progress for this conversation"}, status=409)
         return await super().conversation_events(conversation_id, format, etag)
 
@@ -201,7 +200,7 @@ class _EventsWithoutRunWait(Handlers):
         tenant, fmt = current_tenant(), format or "vercel"
         record = self._record(tenant, conversation_id)
         key = (tenant, record["id"])
-        if key in self.replies and not self.replies[key].log.ended:
+        if self.logs.current(*key) is not None:
             return await super().conversation_events(conversation_id, format, etag)
 
         async def frames() -> t.AsyncIterator[t.Any]:

@@ -173,7 +173,7 @@ class _CancelKeepsPartialReply(Handlers):
     async def cancel(self, project_id: str, conversation: str) -> t.Any:
         tenant = current_tenant()
         record = self._own(tenant, faithful.project_of(project_id), faithful.conversation_uuid(conversation) or "")
-        log = self.logs.get((tenant, record["id"])) if record else None
+        log = self.logs.current(tenant, record["id"]) if record else None
         chunks = [event.data["content"] for event in log.events if _is_chunk(event)] if log else []
         answer = await super().cancel(project_id, conversation)
         if chunks and record is not None:
