@@ -54,7 +54,8 @@ async def test_a_virtuousai_turn_on_one_instance_is_busy_and_cancelled_from_the_
             while (await anext(frames)).get("type") != "text-delta":
                 pass
             busy = await other.post(stream_path, json=chat_request("me too"))
-            assert busy.status_code == 409 and busy.json() == {"detail": "A turn is already in progress for this thread"}
+            assert busy.status_code == 409
+            assert busy.json() == {"detail": "A turn is already in progress for this thread"}
             cancelled = await other.post(f"/chat/threads/{thread['id']}/turns/cancel", json={"partialText": "so far"})
             assert cancelled.status_code == 204, cancelled.text
             rest = [frame async for frame in frames]

@@ -1,7 +1,8 @@
 """``convo-mock serve --store redis://… --workers N`` as a user runs it: several worker processes share one
 Redis store, lose no concurrent write, and the data outlives the mock; several workers on the memory
-store are refused. OpenAI's conformance suite passes against 2 workers on Redis; VirtuousAI's and PostHog's
-need their running turns shared too (the second part of issue 15), marked as expected failures until then."""
+store are refused. The conformance suite of every family passes against 2 workers on Redis: their runs
+(streaming turns, replays, tails) go through Redis too (``mockserver.redis_runs``), so it cannot matter
+which worker a request reaches."""
 
 from __future__ import annotations
 
@@ -122,7 +123,10 @@ def test_an_unreachable_redis_is_said_at_start() -> None:
     assert unreachable.returncode == 2 and "cannot reach the Redis store" in unreachable.stderr
 
 
-FAMILY_PATHS = {"openai": "/openai/v1", "virtuousai": "/virtuousai/api/v1", "posthog": "/posthog"}
+FAMILY_PATHS = {"openai": "/openai/v1", "virtuousai": "/virtuousai/api/v1", "posthog": "/posthog",
+                "noxus": "/noxus", "venna": "/venna/v1"}
+FAMILY_KEYS = {"venna": ("vk_fleet_one", "vk_fleet_two")}
+"""The two API keys the suite uses (Venna's keys have its prefix); ``fleet-one``/``fleet-two`` elsewhere."""
 
 
 @pytest.fixture(scope="module")
@@ -131,24 +135,14 @@ def two_workers_on_redis(redis_url: str) -> Iterator[str]:
         yield root
 
 
-ACROSS_WORKERS = ("state that lives across requests is still per process; it goes through Redis in the second "
-                  "part of issue 15 (passes only when the requests happen to reach one worker)")
-
-
-@pytest.mark.parametrize("family", [
-    "openai",
-    pytest.param("virtuousai", marks=pytest.mark.xfail(
-        strict=False, reason="a streaming turn is seen (409 busy) and cancelled only by its own worker: "
-                             + ACROSS_WORKERS)),
-    pytest.param("posthog", marks=pytest.mark.xfail(
-        strict=False, reason="a run is replayed (content null) only by the worker running it: " + ACROSS_WORKERS)),
-])
+@pytest.mark.parametrize("family", sorted(FAMILY_PATHS))
 def test_the_conformance_suite_passes_against_2_workers_on_redis(two_workers_on_redis: str, family: str,
                                                                  tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
+    keys = FAMILY_KEYS.get(family, ("fleet-one", "fleet-two"))
     result = subprocess.run(
         [sys.executable, "-m", "conformance", "run", family, "--base-url", two_workers_on_redis + FAMILY_PATHS[family],
-         "--api-key", "fleet-one", "--api-key-2", "fleet-two", "--max-examples", "20", "--seed", "2",
+         "--api-key", keys[0], "--api-key-2", keys[1], "--max-examples", "20", "--seed", "2",
          "--json", str(report_path)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
