@@ -83,8 +83,8 @@ class RedisRunRegistry(RunRegistry):
         return Run(run_id, tenant, scope, time.monotonic() - age, state)
 
     def cancel_all(self, tenant: str | None = None) -> None:
-        pattern = (self._root + ":*" if tenant is None
-                   else _GLOB.sub(r"\\\1", self._tenant_prefix(tenant)) + "*")
+        prefix = self._root + ":" if tenant is None else self._tenant_prefix(tenant)
+        pattern = _GLOB.sub(r"\\\1", prefix) + "*"  # the key's own characters matched literally
         keys = list(self.redis.scan_iter(match=pattern, count=500))
         if keys:
             self.redis.delete(*keys)
