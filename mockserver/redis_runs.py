@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import redis
 
 from mockserver.redis_client import blocking_reader
+from mockserver.redis_store import RedisStore
 from mockserver.run_log import FOLLOW_TIMEOUT, JSON_EVENTS, Codec, E, RunLog, RunLogs
 from mockserver.runs import Run, RunRegistry, RunState, ScopeBusy
 from mockserver.sse import delta_delay
@@ -64,7 +65,7 @@ _GLOB = re.compile(r"([*?\[\]\\])")
 class RedisRunRegistry(RunRegistry):
     """``RunRegistry`` whose active runs live in the Redis database of a ``RedisStore``."""
 
-    def __init__(self, store: t.Any = None) -> None:
+    def __init__(self, store: RedisStore) -> None:  # made by RunRegistry(store)
         self.redis = store.redis
         self._root = f"{store.root}:run"
         self._still_held = self.redis.register_script(_STILL_HELD)
@@ -77,8 +78,8 @@ class RedisRunRegistry(RunRegistry):
     def _key(self, tenant: str, scope: str) -> str:
         return self._tenant_prefix(tenant) + scope
 
-    def _run(self, tenant: str, scope: str, value: bytes, state: RunState = RunState.ACTIVE) -> Run:
-        run_id, _, started = value.decode().partition(" ")
+    def _run(self, tenant: str, scope: str, value: bytes | str, state: RunState = RunState.ACTIVE) -> Run:
+        run_id, _, started = (value.decode() if isinstance(value, bytes) else value).partition(" ")
         age = max(0.0, time.time() - float(started or time.time()))
         return Run(run_id, tenant, scope, time.monotonic() - age, state)
 
@@ -113,8 +114,12 @@ class RedisRunRegistry(RunRegistry):
         value = self.redis.getdel(key)
         if value is None:
             return None
-        on_rollback(lambda: self.redis.set(key, value, nx=True, px=RUN_LEASE_MS))
+        on_rollback(lambda: self._restore(key, value))
         return self._run(tenant, scope, value, RunState.CANCELLED)
+
+    def _restore(self, key: str, value: bytes | str) -> None:
+        """Undo ``cancel``: the run holds its scope again (unless, impossibly, another took it meanwhile)."""
+        self.redis.set(key, value, nx=True, px=RUN_LEASE_MS)
 
     def finish(self, run: Run) -> bool:
         if run.state is not RunState.ACTIVE:
@@ -198,7 +203,7 @@ class FollowedRunLog(RunLog[E]):
 class RedisRunLogs(RunLogs[E]):
     """``RunLogs`` whose logs are Redis streams too, so that a request on any worker joins a run."""
 
-    def __init__(self, store: t.Any = None, codec: Codec[E] = JSON_EVENTS) -> None:
+    def __init__(self, store: RedisStore, codec: Codec[E] = JSON_EVENTS) -> None:
         super().__init__(store, codec)
         self.redis: redis.Redis = store.redis
         self._root, self._codec = store.root, codec
