@@ -20,12 +20,12 @@ from openapi_spec_validator import validate
 
 from mockserver.admin.api import PREFIX
 from mockserver.app import MockApp, create_app
+from mockserver.examples import fixture_families, fixture_path
 from mockserver.families import discover
 from mockserver.testing import RunningMock
 from tests.contract import assert_conforms
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "fixtures"
 OPENAI_CONVERSATION = {"items": [{"role": "user", "content": "Hello!"}], "metadata": {"topic": "t"}}
 
 
@@ -217,8 +217,8 @@ def test_reset_ends_a_posthog_run_in_flight_cleanly(mock: RunningMock, monkeypat
 @pytest.mark.parametrize("family", sorted(discover()))
 def test_every_family_has_an_example_fixture_that_loads(family: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
-    example = FIXTURES / f"{family}.yaml"
-    assert example.is_file(), f"family {family} has no example fixture file fixtures/{family}.yaml"
+    assert family in fixture_families(), f"no example fixture mockserver/examples/fixtures/{family}.yaml"
+    example = fixture_path(family)
     document = yaml.safe_load(example.read_text())
     assert set(document["families"]) == {family}
     with RunningMock.start() as own:
