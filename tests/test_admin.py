@@ -211,6 +211,68 @@ def test_reset_ends_a_posthog_run_in_flight_cleanly(mock: RunningMock, monkeypat
     assert again.status_code == 200  # the same id starts afresh: no run of the forgotten data holds it
 
 
+def test_reset_ends_a_noxus_reply_in_flight_cleanly(mock: RunningMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0.2")
+    key = new_key("nx")
+    headers = {"X-API-Key": key}
+    conversations = mock.base_url("noxus") + "/v1/conversations"
+    made = httpx.post(conversations, json={"name": "busy"}, headers=headers)
+    assert made.status_code == 200, made.text
+    conversation = made.json()["id"]
+    prompt = {"content": " ".join(["word"] * 60)}  # a reply of many deltas: seconds at 0.2 s each
+    blocking: list[httpx.Response] = []
+    frames: list[str] = []
+    with httpx.stream("POST", f"{conversations}/{conversation}/stream", json=prompt, headers=headers,
+                      timeout=30) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                frames.append(line[6:])
+                if sum('"text-delta"' in frame for frame in frames) == 1 and not blocking:
+                    # a blocking call on another conversation of the key waits for its own reply
+                    other = httpx.post(conversations, json={"name": "other"}, headers=headers).json()["id"]
+                    waiter = threading.Thread(target=lambda url: blocking.append(httpx.post(
+                        url, json=prompt, headers=headers, timeout=30)), args=(f"{conversations}/{other}/chat",))
+                    waiter.start()
+                    time.sleep(0.5)  # the blocking call's run has started
+                    assert httpx.post(mock.url + PREFIX + "/reset", json={"tenant": key}).status_code == 200
+            if len(frames) > 300:
+                break
+    waiter.join(timeout=30)
+    assert frames[-2:] == ['{"type":"abort"}', "[DONE]"], frames[-3:]
+    assert not any('"type":"finish"' in frame for frame in frames)
+    assert len(blocking) == 1 and blocking[0].status_code == 404, blocking
+    assert blocking[0].json() == {"detail": "Conversation not found"}
+    time.sleep(0.5)  # nothing is written after the runs ended either
+    assert key not in tenants(mock, "noxus")
+    assert httpx.get(f"{conversations}/{conversation}", headers=headers).status_code == 404
+    again = httpx.post(conversations, json={"name": "again"}, headers=headers).json()["id"]
+    done = httpx.post(f"{conversations}/{again}", json={"content": "hi"}, headers=headers, timeout=30)
+    assert done.status_code == 200 and len(done.json()["messages"]) == 2  # the key works on, no run in the way
+
+
+def test_reset_forgets_one_venna_workspace(mock: RunningMock) -> None:
+    mine, theirs = (f"vk_{new_key(label).replace('-', '_')}" for label in ("mine", "theirs"))
+    conversations = mock.base_url("venna") + "/conversations"
+    made = {}
+    for key in (mine, theirs):
+        headers = {"Authorization": f"Bearer {key}"}
+        answer = httpx.post(conversations, json={"items": [{"type": "message", "role": "user", "content": "a"}]},
+                            headers=headers)
+        assert answer.status_code == 200, answer.text
+        made[key] = answer.json()["id"]
+    reset = httpx.post(mock.url + PREFIX + "/reset", json={"family": "venna", "tenant": mine})
+    assert reset.status_code == 200 and reset.json()["reset"]["families"] == ["venna"]
+    assert mine not in tenants(mock, "venna") and theirs in tenants(mock, "venna")
+    mine_headers = {"Authorization": f"Bearer {mine}"}
+    assert httpx.get(f"{conversations}/{made[mine]}", headers=mine_headers).status_code == 404
+    kept = httpx.get(f"{conversations}/{made[theirs]}/items", headers={"Authorization": f"Bearer {theirs}"})
+    assert kept.status_code == 200 and [item["index"] for item in kept.json()["data"]] == [0]
+    again = httpx.post(conversations, json={"items": [{"type": "message", "role": "user", "content": "b"}]},
+                       headers=mine_headers).json()["id"]
+    items = httpx.get(f"{conversations}/{again}/items", headers=mine_headers).json()["data"]
+    assert [(item["index"], item["data"]["content"]) for item in items] == [(0, "b")]
+
+
 # --- fixtures ------------------------------------------------------------------------------------
 
 
