@@ -18,10 +18,12 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from convo_contracts import contract_path
 from mockserver.admin.api import PREFIX
 from mockserver.app import MockApp, create_app
 from mockserver.examples import fixture_families, fixture_path
 from mockserver.families import discover
+from mockserver.faults import RULES_SCHEMA_FILE
 from mockserver.testing import RunningMock
 from tests.contract import assert_conforms
 
@@ -271,6 +273,98 @@ def test_reset_forgets_one_venna_workspace(mock: RunningMock) -> None:
                        headers=mine_headers).json()["id"]
     items = httpx.get(f"{conversations}/{again}/items", headers=mine_headers).json()["data"]
     assert [(item["index"], item["data"]["content"]) for item in items] == [(0, "b")]
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+FAULT_SCHEMA_NAMES = {"rule": "FaultRule", "latency": "FaultLatency", "stream": "FaultStream"}
+
+
+def _as_openapi_30(node: object) -> object:
+    """A JSON Schema 2020-12 node said in OpenAPI 3.0, as the admin contract says the fault rule schema."""
+    if isinstance(node, list):
+        return [_as_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    said: dict[str, object] = {}
+    for key, value in node.items():
+        if key in ("$schema", "$id", "$defs", "title", "propertyNames"):
+            continue
+        if key == "$ref":
+            said[key] = "#/components/schemas/" + FAULT_SCHEMA_NAMES[value.rsplit("/", 1)[1]]
+        elif key == "const":
+            said["enum"] = [value]
+        elif key == "exclusiveMinimum":
+            said.update(minimum=value, exclusiveMinimum=True)
+        else:
+            said[key] = _as_openapi_30(value)
+    return said
+
+
+def test_the_admin_contract_says_the_fault_rule_schema() -> None:
+    schema = json.loads(contract_path(RULES_SCHEMA_FILE).read_text())
+    components = yaml.safe_load(contract_path("admin.yaml").read_text())["components"]["schemas"]
+    assert components["FaultRules"] == _as_openapi_30(schema)
+    for name, said in FAULT_SCHEMA_NAMES.items():
+        assert components[said] == _as_openapi_30(schema["$defs"][name]), said
+
+
+def _statuses(mock: RunningMock, url: str, headers: dict[str, str], count: int) -> list[tuple[int, str | None]]:
+    answers = [httpx.get(url, headers=headers) for _ in range(count)]
+    for answer in answers:
+        assert_conforms("openai-conversations.yaml", answer)
+    return [(answer.status_code, answer.headers.get("retry-after")) for answer in answers]
+
+
+def test_fault_rules_over_http_misbehave_the_same_way_twice() -> None:
+    rule = {"family": "openai", "operation": "getConversation", "errors": {"429": 0.3, "503": 0.3}}
+    with RunningMock.start() as own:
+        admin = own.url + PREFIX
+        before = httpx.get(admin + "/faults")
+        assert before.status_code == 200 and before.json()["rules"] == []
+        key = new_key("faults")
+        url = own.base_url("openai") + "/conversations/" + create_conversation(own, key)
+        headers = {"Authorization": f"Bearer {key}"}
+
+        put = httpx.put(admin + "/faults", json={"seed": 7, "rules": [rule]})
+        assert put.status_code == 200 and put.json() == {"seed": 7, "rules": [rule]}
+        assert httpx.get(admin + "/faults").json() == {"seed": 7, "rules": [rule]}
+        first = _statuses(own, url, headers, 16)
+        assert {status for status, _ in first} == {200, 429, 503}
+        assert all(retry == "1" for status, retry in first if status == 429)  # OpenAI sends Retry-After
+        again = httpx.put(admin + "/faults", content=yaml.safe_dump({"seed": 7, "rules": [rule]}),
+                          headers={"content-type": "application/yaml"})
+        assert again.status_code == 200
+        assert _statuses(own, url, headers, 16) == first  # the same rules and seed: the same misbehaviour
+
+        cleared = httpx.delete(admin + "/faults")
+        assert cleared.status_code == 204
+        assert httpx.get(admin + "/faults").json()["rules"] == []
+        assert {status for status, _ in _statuses(own, url, headers, 5)} == {200}
+        for answer in (before, put, cleared):
+            assert_conforms("admin.yaml", answer)
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ({"rules": [{"family": "openai", "operation": "getConversation", "errors": {"502": 0.5}}]}, 422,
+     "status 502 is not declared by the operation"),
+    ({"rules": [{"family": "nope", "errors": {"429": 0.5}}]}, 422, "no family 'nope'"),
+    ({"rules": [{"family": "openai", "errors": {"429": 2}}]}, 422, "fault rules: at rules/0/errors/429"),
+    ("rules: [unclosed", 400, "neither JSON nor YAML"),
+    ("", 400, "fault rule document"),
+    ("[]", 400, "fault rule document"),
+])
+def test_a_refused_fault_document_changes_nothing(body: object, status: int, words: str) -> None:
+    kept = {"seed": 3, "rules": [{"family": "posthog", "errors": {"429": 0.1}}]}
+    with RunningMock.start() as own:
+        admin = own.url + PREFIX
+        assert httpx.put(admin + "/faults", json=kept).status_code == 200
+        content = body if isinstance(body, str) else json.dumps(body)
+        refused = httpx.put(admin + "/faults", content=content)
+        assert refused.status_code == status, refused.text
+        assert refused.json()["service"] == "convo-mock" and words in refused.json()["message"]
+        assert_conforms("admin.yaml", refused)
+        assert httpx.get(admin + "/faults").json() == kept
 
 
 # --- fixtures ------------------------------------------------------------------------------------
