@@ -459,6 +459,34 @@ def test_journal_notes_requests_with_the_key_masked_and_filters() -> None:
         assert own.journal() == []
 
 
+def test_journal_lists_a_stream_still_being_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0.05")
+    with RunningMock.start(journal_size=5) as own:
+        key = new_key("open")
+        headers = {"X-API-Key": key}
+        base = own.base_url("virtuousai")
+        thread = httpx.post(base + "/chat/threads", json={"title": "t"}, headers=headers).json()["id"]
+        body = {"trigger": "submit-message", "id": thread,
+                "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "Hello there!"}]}]}
+        with httpx.stream("POST", f"{base}/chat/threads/{thread}/turns/stream", json=body, headers=headers,
+                          timeout=30) as stream:
+            lines = stream.iter_lines()
+            next(lines)
+            streaming = own.journal(tenant=key)[-1]
+            assert streaming["operation"].startswith("stream_turn") and streaming["status"] == 200
+            assert not streaming["complete"] and streaming["duration_ms"] is None
+            assert re.fullmatch(r"req_[0-9a-f]{32}", streaming["request_id"])
+            for _ in lines:
+                pass
+        for _ in range(100):  # the server notes the end just after the client has read it
+            done = own.journal(tenant=key)[-1]
+            if done["complete"]:
+                break
+            time.sleep(0.05)
+        assert done["number"] == streaming["number"] and done["complete"] and done["duration_ms"] > 0
+        assert done["tenant"] == "sk-…" + key[-2:]
+
+
 def test_journal_is_bounded_and_can_be_off() -> None:
     with RunningMock.start(journal_size=3) as own:
         for _ in range(5):
