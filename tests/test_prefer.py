@@ -79,7 +79,8 @@ def test_every_declared_response_of_every_operation_is_valid_against_its_contrac
     checked = 0
     for operation in operations.values():
         for status, declared in operation.responses.items():
-            response = operation.respond(status, "/x")
+            # the request path the answer may name (Venna's 501 names the gateway route it was sent to)
+            response = operation.respond(status, FAMILIES[family_name].base_path.rstrip("/") + operation.path)
             assert response.status_code == status
             for name in declared.headers:
                 assert name.lower() in response.headers, (operation.operation_id, status, name)
