@@ -11,6 +11,10 @@ Throughput over HTTP swings with every other process on a shared machine, so the
 measured in-process: the CPU time (``time.process_time``) the app spends per request, over ``--requests``
 GETs and POSTs through the app's ASGI interface (``bench.asgi``), each in a fresh process, interleaved
 ``--rounds`` times. That figure is what the journal adds to each request, whatever the load beside it.
+
+Families are plug-ins found through the installed package's entry points, so a baseline that registers
+other families than this tree needs its own interpreter: ``--baseline-python`` names one where the baseline
+is installed (e.g. a venv holding its wheel and borrowing this venv's dependencies).
 """
 
 from __future__ import annotations
@@ -41,9 +45,9 @@ def _extract(ref: str, into: Path) -> Path:
     return into / "tree"
 
 
-def _start(tree: Path, *extra: str) -> tuple[subprocess.Popen, str, str]:
+def _start(tree: Path, *extra: str, python: str = sys.executable) -> tuple[subprocess.Popen, str, str]:
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "bench.serve_mock", "--port", "0", "--sizes", "0", *extra],
+    process = subprocess.Popen([python, "-m", "bench.serve_mock", "--port", "0", "--sizes", "0", *extra],
                                cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     deadline = time.monotonic() + 120
@@ -94,20 +98,22 @@ asyncio.run(measure())
 """
 
 
-def _cpu_per_request(tree: Path, journal_size: str, count: int) -> dict[str, float]:
+def _cpu_per_request(tree: Path, journal_size: str, count: int, python: str = sys.executable) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    result = subprocess.run([sys.executable, "-c", CPU_SCRIPT, journal_size, str(count)], cwd=tree, env=env,
+    result = subprocess.run([python, "-c", CPU_SCRIPT, journal_size, str(count)], cwd=tree, env=env,
                             capture_output=True, text=True, timeout=600, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def cpu_side_by_side(baseline_tree: Path, rounds: int, count: int) -> dict[str, dict[str, float]]:
+def cpu_side_by_side(baseline_tree: Path, rounds: int, count: int,
+                     baseline_python: str = sys.executable) -> dict[str, dict[str, float]]:
     """Median CPU microseconds per request, by request kind and variant."""
-    variants = {"baseline": (baseline_tree, "default"), "journal": (ROOT, "default"), "no-journal": (ROOT, "0")}
+    variants = {"baseline": (baseline_tree, "default", baseline_python), "journal": (ROOT, "default", sys.executable),
+                "no-journal": (ROOT, "0", sys.executable)}
     samples: dict[str, dict[str, list[float]]] = {kind: {name: [] for name in variants} for kind in KINDS}
     for round_number in range(1, rounds + 1):
-        for name, (tree, size) in variants.items():
-            measured = _cpu_per_request(tree, size, count)
+        for name, (tree, size, python) in variants.items():
+            measured = _cpu_per_request(tree, size, count, python)
             for kind in KINDS:
                 samples[kind][name].append(measured[kind])
             print(f"  [{round_number}/{rounds}] in-process {name:<11} " + "  ".join(
@@ -126,7 +132,7 @@ def http_side_by_side(baseline_tree: Path, args: argparse.Namespace) -> dict[str
     ``<kind>:cpu_us``, the server process's CPU microseconds per request served (steadier than req/s when
     other processes compete for the cores)."""
     servers = {
-        "baseline": _start(baseline_tree),
+        "baseline": _start(baseline_tree, python=args.baseline_python),
         "journal": _start(ROOT),
         "no-journal": _start(ROOT, "--journal-size", "0"),
     }
@@ -155,6 +161,8 @@ def http_side_by_side(baseline_tree: Path, args: argparse.Namespace) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.journal", description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="main", help="git ref to compare with (default main)")
+    parser.add_argument("--baseline-python", default=sys.executable,
+                        help="the interpreter to run the baseline with (one where the baseline is installed)")
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--connections", type=int, default=16)
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-journal-") as folder:
         baseline_tree = _extract(args.baseline, Path(folder))
         if args.only != "http":
-            cpu = cpu_side_by_side(baseline_tree, args.rounds, args.requests)
+            cpu = cpu_side_by_side(baseline_tree, args.rounds, args.requests, args.baseline_python)
         if args.only != "cpu":
             rps = http_side_by_side(baseline_tree, args)
     medians = {kind: {name: statistics.median(values) for name, values in by.items()} for kind, by in rps.items()}

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.admin.api import PREFIX as ADMIN_PREFIX
 from mockserver.admin.api import AdminApp
-from mockserver.admin.journal import DEFAULT_CAPACITY, Journal, Recorder
+from mockserver.admin.journal import DEFAULT_CAPACITY, Journal, Note, Recorder
 from mockserver.admin.sections import SECTIONS, parse_and_load
 from mockserver.connexion_app import build_family_app
 from mockserver.declared import declared_operations
@@ -100,22 +100,23 @@ class MockApp:
         else:
             await self.dispatch(scope, receive, send)
 
-    async def _serve_admin(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.admin(scope, receive, _with_headers(send, []))
+    async def _serve_admin(self, scope: Scope, receive: Receive, send: Send, note: Note | None = None) -> None:
+        await self.admin(scope, receive, _with_headers(send, [], note))
 
-    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve a request of a family (or the mock's own 404), unnoted: what fixtures are replayed through."""
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send, note: Note | None = None) -> None:
+        """Serve a request of a family (or the mock's own 404); ``note`` (the journal's) is called with every
+        response message as it is sent. Without it, unnoted: what fixtures are replayed through."""
         path: str = scope.get("path", "")
         for prefix, prefix_slash, app, extra, family in self._prefixes:
             if path.startswith(prefix_slash) or path == prefix:
                 if not family.optional_trailing_slash or is_docs_path(path[len(prefix):]):
-                    await app(scope, receive, _with_headers(send, extra))
+                    await app(scope, receive, _with_headers(send, extra, note))
                     return
                 if not path.endswith("/"):
                     scope = _with_trailing_slash(scope)
-                await app(scope, receive, _without_redirects(_with_headers(send, extra), family, scope))
+                await app(scope, receive, _without_redirects(_with_headers(send, extra, note), family, scope))
                 return
-        await self._outside_families(scope, receive, _with_headers(send, []))
+        await self._outside_families(scope, receive, _with_headers(send, [], note))
 
     async def _outside_families(self, scope: Scope, receive: Receive, send: Send) -> None:
         families = [family_entry(f) for f in self.families]
@@ -182,12 +183,22 @@ def _without_redirects(send: Send, family: Family, scope: Scope) -> Send:
     return send_without_redirects
 
 
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    async def send_with_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [*message.get("headers", ()), (b"x-request-id", request_id()), *extra]
-            message = {**message, "headers": headers}
-        await send(message)
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]], note: Note | None = None) -> Send:
+    """``send`` adding an ``x-request-id`` and ``extra`` to the response's head, and telling ``note`` (the
+    journal's, when the request is noted: one wrapper for both, since every request pays for each)."""
+    if note is None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id()), *extra]
+                message = {**message, "headers": headers}
+            await send(message)
+    else:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id()), *extra]
+                message = {**message, "headers": headers}
+            note(message)
+            await send(message)
 
     return send_with_headers
 

@@ -18,14 +18,16 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from convo_contracts import contract_path
 from mockserver.admin.api import PREFIX
 from mockserver.app import MockApp, create_app
+from mockserver.examples import fixture_families, fixture_path
 from mockserver.families import discover
+from mockserver.faults import RULES_SCHEMA_FILE
 from mockserver.testing import RunningMock
 from tests.contract import assert_conforms
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "fixtures"
 OPENAI_CONVERSATION = {"items": [{"role": "user", "content": "Hello!"}], "metadata": {"topic": "t"}}
 
 
@@ -43,7 +45,8 @@ def stores_of(mock: RunningMock) -> dict[str, object]:
 
 
 def tenants(mock: RunningMock, family: str) -> set[str]:
-    return set(stores_of(mock)[family].tenants())  # type: ignore[attr-defined]
+    """The API keys holding data in ``family`` (the empty tenant is no key's: PostHog's global owner index)."""
+    return set(stores_of(mock)[family].tenants()) - {""}  # type: ignore[attr-defined]
 
 
 def create_conversation(mock: RunningMock, key: str) -> str:
@@ -211,14 +214,168 @@ def test_reset_ends_a_posthog_run_in_flight_cleanly(mock: RunningMock, monkeypat
     assert again.status_code == 200  # the same id starts afresh: no run of the forgotten data holds it
 
 
+def test_reset_ends_a_noxus_reply_in_flight_cleanly(mock: RunningMock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0.2")
+    key = new_key("nx")
+    headers = {"X-API-Key": key}
+    conversations = mock.base_url("noxus") + "/v1/conversations"
+    made = httpx.post(conversations, json={"name": "busy"}, headers=headers)
+    assert made.status_code == 200, made.text
+    conversation = made.json()["id"]
+    prompt = {"content": " ".join(["word"] * 60)}  # a reply of many deltas: seconds at 0.2 s each
+    blocking: list[httpx.Response] = []
+    frames: list[str] = []
+    with httpx.stream("POST", f"{conversations}/{conversation}/stream", json=prompt, headers=headers,
+                      timeout=30) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                frames.append(line[6:])
+                if sum('"text-delta"' in frame for frame in frames) == 1 and not blocking:
+                    # a blocking call on another conversation of the key waits for its own reply
+                    other = httpx.post(conversations, json={"name": "other"}, headers=headers).json()["id"]
+                    waiter = threading.Thread(target=lambda url: blocking.append(httpx.post(
+                        url, json=prompt, headers=headers, timeout=30)), args=(f"{conversations}/{other}/chat",))
+                    waiter.start()
+                    time.sleep(0.5)  # the blocking call's run has started
+                    assert httpx.post(mock.url + PREFIX + "/reset", json={"tenant": key}).status_code == 200
+            if len(frames) > 300:
+                break
+    waiter.join(timeout=30)
+    assert frames[-2:] == ['{"type":"abort"}', "[DONE]"], frames[-3:]
+    assert not any('"type":"finish"' in frame for frame in frames)
+    assert len(blocking) == 1 and blocking[0].status_code == 404, blocking
+    assert blocking[0].json() == {"detail": "Conversation not found"}
+    time.sleep(0.5)  # nothing is written after the runs ended either
+    assert key not in tenants(mock, "noxus")
+    assert httpx.get(f"{conversations}/{conversation}", headers=headers).status_code == 404
+    again = httpx.post(conversations, json={"name": "again"}, headers=headers).json()["id"]
+    done = httpx.post(f"{conversations}/{again}", json={"content": "hi"}, headers=headers, timeout=30)
+    assert done.status_code == 200 and len(done.json()["messages"]) == 2  # the key works on, no run in the way
+
+
+def test_reset_forgets_one_venna_workspace(mock: RunningMock) -> None:
+    mine, theirs = (f"vk_{new_key(label).replace('-', '_')}" for label in ("mine", "theirs"))
+    conversations = mock.base_url("venna") + "/conversations"
+    made = {}
+    for key in (mine, theirs):
+        headers = {"Authorization": f"Bearer {key}"}
+        answer = httpx.post(conversations, json={"items": [{"type": "message", "role": "user", "content": "a"}]},
+                            headers=headers)
+        assert answer.status_code == 200, answer.text
+        made[key] = answer.json()["id"]
+    reset = httpx.post(mock.url + PREFIX + "/reset", json={"family": "venna", "tenant": mine})
+    assert reset.status_code == 200 and reset.json()["reset"]["families"] == ["venna"]
+    assert mine not in tenants(mock, "venna") and theirs in tenants(mock, "venna")
+    mine_headers = {"Authorization": f"Bearer {mine}"}
+    assert httpx.get(f"{conversations}/{made[mine]}", headers=mine_headers).status_code == 404
+    kept = httpx.get(f"{conversations}/{made[theirs]}/items", headers={"Authorization": f"Bearer {theirs}"})
+    assert kept.status_code == 200 and [item["index"] for item in kept.json()["data"]] == [0]
+    again = httpx.post(conversations, json={"items": [{"type": "message", "role": "user", "content": "b"}]},
+                       headers=mine_headers).json()["id"]
+    items = httpx.get(f"{conversations}/{again}/items", headers=mine_headers).json()["data"]
+    assert [(item["index"], item["data"]["content"]) for item in items] == [(0, "b")]
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+FAULT_SCHEMA_NAMES = {"rule": "FaultRule", "latency": "FaultLatency", "stream": "FaultStream"}
+
+
+def _as_openapi_30(node: object) -> object:
+    """A JSON Schema 2020-12 node said in OpenAPI 3.0, as the admin contract says the fault rule schema."""
+    if isinstance(node, list):
+        return [_as_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    said: dict[str, object] = {}
+    for key, value in node.items():
+        if key in ("$schema", "$id", "$defs", "title", "propertyNames"):
+            continue
+        if key == "$ref":
+            said[key] = "#/components/schemas/" + FAULT_SCHEMA_NAMES[value.rsplit("/", 1)[1]]
+        elif key == "const":
+            said["enum"] = [value]
+        elif key == "exclusiveMinimum":
+            said.update(minimum=value, exclusiveMinimum=True)
+        else:
+            said[key] = _as_openapi_30(value)
+    return said
+
+
+def test_the_admin_contract_says_the_fault_rule_schema() -> None:
+    schema = json.loads(contract_path(RULES_SCHEMA_FILE).read_text())
+    components = yaml.safe_load(contract_path("admin.yaml").read_text())["components"]["schemas"]
+    assert components["FaultRules"] == _as_openapi_30(schema)
+    for name, said in FAULT_SCHEMA_NAMES.items():
+        assert components[said] == _as_openapi_30(schema["$defs"][name]), said
+
+
+def _statuses(mock: RunningMock, url: str, headers: dict[str, str], count: int) -> list[tuple[int, str | None]]:
+    answers = [httpx.get(url, headers=headers) for _ in range(count)]
+    for answer in answers:
+        assert_conforms("openai-conversations.yaml", answer)
+    return [(answer.status_code, answer.headers.get("retry-after")) for answer in answers]
+
+
+def test_fault_rules_over_http_misbehave_the_same_way_twice() -> None:
+    rule = {"family": "openai", "operation": "getConversation", "errors": {"429": 0.3, "503": 0.3}}
+    with RunningMock.start() as own:
+        admin = own.url + PREFIX
+        before = httpx.get(admin + "/faults")
+        assert before.status_code == 200 and before.json()["rules"] == []
+        key = new_key("faults")
+        url = own.base_url("openai") + "/conversations/" + create_conversation(own, key)
+        headers = {"Authorization": f"Bearer {key}"}
+
+        put = httpx.put(admin + "/faults", json={"seed": 7, "rules": [rule]})
+        assert put.status_code == 200 and put.json() == {"seed": 7, "rules": [rule]}
+        assert httpx.get(admin + "/faults").json() == {"seed": 7, "rules": [rule]}
+        first = _statuses(own, url, headers, 16)
+        assert {status for status, _ in first} == {200, 429, 503}
+        assert all(retry == "1" for status, retry in first if status == 429)  # OpenAI sends Retry-After
+        again = httpx.put(admin + "/faults", content=yaml.safe_dump({"seed": 7, "rules": [rule]}),
+                          headers={"content-type": "application/yaml"})
+        assert again.status_code == 200
+        assert _statuses(own, url, headers, 16) == first  # the same rules and seed: the same misbehaviour
+
+        cleared = httpx.delete(admin + "/faults")
+        assert cleared.status_code == 204
+        assert httpx.get(admin + "/faults").json()["rules"] == []
+        assert {status for status, _ in _statuses(own, url, headers, 5)} == {200}
+        for answer in (before, put, cleared):
+            assert_conforms("admin.yaml", answer)
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ({"rules": [{"family": "openai", "operation": "getConversation", "errors": {"502": 0.5}}]}, 422,
+     "status 502 is not declared by the operation"),
+    ({"rules": [{"family": "nope", "errors": {"429": 0.5}}]}, 422, "no family 'nope'"),
+    ({"rules": [{"family": "openai", "errors": {"429": 2}}]}, 422, "fault rules: at rules/0/errors/429"),
+    ("rules: [unclosed", 400, "neither JSON nor YAML"),
+    ("", 400, "fault rule document"),
+    ("[]", 400, "fault rule document"),
+])
+def test_a_refused_fault_document_changes_nothing(body: object, status: int, words: str) -> None:
+    kept = {"seed": 3, "rules": [{"family": "posthog", "errors": {"429": 0.1}}]}
+    with RunningMock.start() as own:
+        admin = own.url + PREFIX
+        assert httpx.put(admin + "/faults", json=kept).status_code == 200
+        content = body if isinstance(body, str) else json.dumps(body)
+        refused = httpx.put(admin + "/faults", content=content)
+        assert refused.status_code == status, refused.text
+        assert refused.json()["service"] == "convo-mock" and words in refused.json()["message"]
+        assert_conforms("admin.yaml", refused)
+        assert httpx.get(admin + "/faults").json() == kept
+
+
 # --- fixtures ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("family", sorted(discover()))
 def test_every_family_has_an_example_fixture_that_loads(family: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0")
-    example = FIXTURES / f"{family}.yaml"
-    assert example.is_file(), f"family {family} has no example fixture file fixtures/{family}.yaml"
+    assert family in fixture_families(), f"no example fixture mockserver/examples/fixtures/{family}.yaml"
+    example = fixture_path(family)
     document = yaml.safe_load(example.read_text())
     assert set(document["families"]) == {family}
     with RunningMock.start() as own:
@@ -301,6 +458,34 @@ def test_journal_notes_requests_with_the_key_masked_and_filters() -> None:
         assert len(own.journal(limit=1)) == 1
         own.clear_journal()
         assert own.journal() == []
+
+
+def test_journal_lists_a_stream_still_being_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_MOCK_STREAM_DELAY", "0.05")
+    with RunningMock.start(journal_size=5) as own:
+        key = new_key("open")
+        headers = {"X-API-Key": key}
+        base = own.base_url("virtuousai")
+        thread = httpx.post(base + "/chat/threads", json={"title": "t"}, headers=headers).json()["id"]
+        body = {"trigger": "submit-message", "id": thread,
+                "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "Hello there!"}]}]}
+        with httpx.stream("POST", f"{base}/chat/threads/{thread}/turns/stream", json=body, headers=headers,
+                          timeout=30) as stream:
+            lines = stream.iter_lines()
+            next(lines)
+            streaming = own.journal(tenant=key)[-1]
+            assert streaming["operation"].startswith("stream_turn") and streaming["status"] == 200
+            assert not streaming["complete"] and streaming["duration_ms"] is None
+            assert re.fullmatch(r"req_[0-9a-f]{32}", streaming["request_id"])
+            for _ in lines:
+                pass
+        for _ in range(100):  # the server notes the end just after the client has read it
+            done = own.journal(tenant=key)[-1]
+            if done["complete"]:
+                break
+            time.sleep(0.05)
+        assert done["number"] == streaming["number"] and done["complete"] and done["duration_ms"] > 0
+        assert done["tenant"] == "sk-…" + key[-2:]
 
 
 def test_journal_is_bounded_and_can_be_off() -> None:

@@ -17,6 +17,7 @@ import yaml
 
 from convo_contracts import contract_path
 from mockserver.app import MockApp, create_app
+from mockserver.examples import faults_path
 from mockserver.faults import RULES_SCHEMA_FILE, FaultRuleError, rules_schema
 from tests.contract import assert_conforms
 from tests.servers import ROOT, running_server
@@ -158,7 +159,7 @@ def test_the_rule_schema_is_shipped_with_the_contracts_and_is_a_valid_json_schem
     schema = json.loads(contract_path(RULES_SCHEMA_FILE).read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema == rules_schema()
-    example = yaml.safe_load((ROOT / "examples" / "faults.yaml").read_text())
+    example = yaml.safe_load(faults_path().read_text())
     jsonschema.Draft202012Validator(schema).validate(example)
     create_app().faults.replace(example)
 

@@ -80,6 +80,9 @@ def test_the_wheel_ships_the_contracts_and_runs_from_a_fresh_venv(tmp_path: Path
     contracts = {f"convo_contracts/{entry.contract}" for entry in families().values()}
     assert contracts <= names, f"contracts missing from the wheel: {contracts - names}"
     assert f"[{ENTRY_POINT_GROUP}]" in entry_points
+    examples = {f"mockserver/examples/fixtures/{name}.yaml" for name in families()}
+    examples.add("mockserver/examples/faults.yaml")
+    assert examples <= names, f"example files missing from the wheel: {examples - names}"
 
     venv = _fresh_venv(tmp_path, wheel)
     elsewhere = tmp_path / "elsewhere"
@@ -91,7 +94,10 @@ def test_the_wheel_ships_the_contracts_and_runs_from_a_fresh_venv(tmp_path: Path
                  cwd=elsewhere, env=env)
     assert all(path.startswith(str(venv)) for path in where.split()), f"not imported from the wheel: {where}"
 
-    with running_server("serve", "--port", "0", program=venv / "bin" / "convo-mock") as url:
+    fixture, faults = _run(venv / "bin" / "python", "-m", "mockserver.examples", "openai", "faults",
+                           cwd=elsewhere, env=env).split()
+    assert fixture.startswith(str(venv)) and faults.startswith(str(venv)), "examples not found in the wheel"
+    with running_server("serve", "--port", "0", "--fixtures", fixture, program=venv / "bin" / "convo-mock") as url:
         listed = {family["name"] for family in httpx.get(url + "/", timeout=10).json()["families"]}
         assert {"openai", "virtuousai"} <= listed
         created = httpx.post(url + "/openai/v1/conversations", json={"metadata": {"from": "wheel"}},

@@ -1,7 +1,7 @@
 """The admin API: one URL prefix (``/__admin``) outside every family, for tests and CI to drive the mock.
 
 Its routes come from *sections*, each a small module contributing ``(method, path) → handler`` pairs
-(``mockserver.admin.sections``: health, reset, fixtures, journal); adding a section is adding one entry
+(``mockserver.admin.sections``: health, reset, fixtures, journal, faults); adding a section is adding one entry
 to ``SECTIONS``. Every admin route is in ``openapi/admin.yaml``, served at ``/__admin/openapi.yaml``.
 
 Access: with an admin token (``--admin-token``; the CLI requires one when the mock listens beyond

@@ -1,15 +1,18 @@
 """The request journal and the access log: what the mock was asked, for tests to assert on.
 
-``Recorder.serve`` runs one request with its ``receive`` and ``send`` wrapped: it notes the request
-(method, path, query, head, arrival time) when it arrives, and when it ends the first ``EXCERPT_BYTES``
-of its body and of its response body, the status, the ``x-request-id`` and the duration. The notes go into
-``Journal``, a ring of the last ``capacity`` requests (older ones fall out: memory is bounded by the
-capacity, the excerpts and the request heads, themselves capped by ``--max-header-bytes``) beside the
-requests still being answered. With an access log the end of every request also prints one line.
+``Recorder.serve`` runs one request and notes it: the request (method, path, query, head, arrival time)
+when it arrives, and when it ends the first ``EXCERPT_BYTES`` of its body and of its response body, the
+status, the response head (its ``x-request-id``) and the duration. The notes go into ``Journal``, a ring of
+the last ``capacity`` requests by arrival, answered or still being answered (older ones fall out: memory is
+bounded by the capacity, the excerpts and the request heads, themselves capped by ``--max-header-bytes``).
+With an access log the end of every request also prints one line.
 
-The request path pays for two small closures and two tuples; everything the journal derives
-(family, operation, tenant) is worked out only when it is read (``Journal.entries``), from the family's
-contract (``mockserver.admin.spec_index``). Keys are never shown whole: ``tenant`` is masked.
+The request path is kept short, since every request pays it: the entry is one list, appended to the ring on
+arrival and extended in place at the end; the response is noted by a plain method (``Exchange.note``) that
+the mock's own response wrapper calls (no extra send wrapper), and the request body only for methods that
+have one. Everything the journal derives (family, operation, tenant, request id) is worked out only when
+it is read (``Journal.entries``), from the family's contract (``mockserver.admin.spec_index``). Keys are
+never shown whole: ``tenant`` is masked.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import time
 import typing as t
 from collections import deque
 from dataclasses import dataclass
+from itertools import chain
+from time import perf_counter
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mockserver.admin.spec_index import SpecIndex, mask
 from mockserver.family import Family
@@ -31,9 +36,8 @@ DEFAULT_CAPACITY = 1000
 
 class Entry(t.NamedTuple):
     """One request as the journal noted it (raw; ``Journal.entries`` derives the rest). The request path
-    stores plain tuples in this order (building a named tuple costs more); the journal reads them as this.
-    Only tuples, strings, bytes and numbers: the garbage collector stops tracking an entry after its first
-    pass, so a full ring costs collections nothing."""
+    stores a plain list in this order (its first six fields on arrival, the rest when it ends; building a
+    named tuple costs more); the journal reads it as this."""
 
     number: int
     started: float
@@ -41,14 +45,23 @@ class Entry(t.NamedTuple):
     method: str
     path: str
     query: bytes
-    headers: tuple[tuple[bytes, bytes], ...]
+    head: bytes
+    """The request's header names and values joined by NUL bytes (which HTTP forbids in both): one object
+    per entry instead of a tuple per header (``headers()`` splits it)."""
     status: int | None = None
-    response_headers: t.Iterable[tuple[bytes, bytes]] = ()
-    """The response's head (its ``x-request-id`` is read from it when the journal is)."""
+    request_id: bytes | None = None
+    """The response's ``x-request-id``."""
     duration: float | None = None
     request_body: bytes = b""
     response_body: bytes = b""
     complete: bool = False
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The request's headers, as the ASGI scope listed them."""
+        if not self.head:
+            return []
+        parts = self.head.split(b"\0")
+        return list(zip(parts[::2], parts[1::2], strict=False))
 
 
 @dataclass(frozen=True)
@@ -65,37 +78,46 @@ NO_FILTERS = Filters()
 """Every entry."""
 
 
+_ARRIVAL_FIELDS = 6
+"""The fields of an ``Entry`` noted on arrival (``Journal.begin``)."""
+
+
 class Journal:
     """The last ``capacity`` requests, oldest first; requests still being answered are listed too."""
 
     def __init__(self, families: t.Sequence[Family], capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
-        self._done: deque[tuple] = deque(maxlen=capacity)
-        self._open: dict[int, tuple] = {}
+        self._ring: deque[list] = deque(maxlen=capacity)
         self._numbers = itertools.count(1)
         self._clock_offset = time.time() - time.perf_counter()
         self._families = sorted(families, key=lambda f: len(f.base_path), reverse=True)
         self._indexes = {family.name: SpecIndex(family) for family in families}
 
-    def begin(self, scope: Scope, started: float) -> tuple:
-        """Note a request arriving (listed, without status, until ``end``); the ``Entry`` fields so far."""
-        number = next(self._numbers)
-        entry = self._open[number] = (number, started, scope["method"], scope["path"], scope["query_string"],
-                                      tuple(scope["headers"]))
+    def begin(self, scope: Scope, started: float) -> list:
+        """Note a request arriving (listed, without status, until ``end``); its entry, the ``Entry`` fields
+        so far."""
+        entry = [next(self._numbers), started, scope["method"], scope["path"], scope["query_string"],
+                 b"\0".join(chain.from_iterable(scope["headers"]))]
+        self._ring.append(entry)
         return entry
 
-    def end(self, entry: tuple, status: int | None, response_headers: t.Iterable[tuple[bytes, bytes]],
-            duration: float, request_body: bytes, response_body: bytes, complete: bool) -> None:
-        """Note a request done (answered, or given up)."""
-        self._open.pop(entry[0], None)
-        self._done.append((*entry, status, tuple(response_headers), duration, request_body, response_body, complete))
+    @staticmethod
+    def answered(entry: list, status: int, request_id: bytes | None) -> None:
+        """Note the response starting (its status and request id), in the request's entry."""
+        entry += (status, request_id)
+
+    @staticmethod
+    def end(entry: list, duration: float, request_body: bytes, response_body: bytes, complete: bool) -> None:
+        """Note a request done (answered, or given up), in its entry (still in the ring or fallen out)."""
+        if len(entry) == _ARRIVAL_FIELDS:  # no response started
+            entry += (None, None)
+        entry += (duration, request_body, response_body, complete)
 
     def clear(self) -> None:
-        self._done.clear()
-        self._open.clear()
+        self._ring.clear()
 
     def __len__(self) -> int:
-        return len(self._done) + len(self._open)
+        return len(self._ring)
 
     def family_of(self, path: str) -> Family | None:
         for family in self._families:
@@ -107,7 +129,7 @@ class Journal:
     def entries(self, filters: Filters = NO_FILTERS) -> list[dict[str, t.Any]]:
         """The journal as JSON-ready dicts, oldest first, filtered (the newest ``limit`` when given)."""
         chosen: list[dict[str, t.Any]] = []
-        noted = [Entry(*fields) for fields in sorted([*self._done, *self._open.values()])[-self.capacity:]]
+        noted = [Entry(*fields) for fields in list(self._ring)]
         for entry in noted:
             family = self.family_of(entry.path)
             index = self._indexes[family.name] if family is not None else None
@@ -116,7 +138,7 @@ class Journal:
             operation = index.operation_of(entry.method, entry.path) if index is not None else None
             if filters.operation is not None and operation != filters.operation:
                 continue
-            key = index.key_of(entry.headers, entry.query) if index is not None else None
+            key = index.key_of(entry.headers(), entry.query) if index is not None else None
             if filters.tenant is not None and key != filters.tenant:
                 continue
             query = index.masked_query(entry.query) if index is not None else entry.query.decode("latin-1")
@@ -144,11 +166,51 @@ def _as_dict(entry: Entry, started_at: float, family: Family | None, operation: 
         "tenant": mask(key),
         "status": entry.status,
         "duration_ms": None if entry.duration is None else round(entry.duration * 1000, 3),
-        "request_id": _request_id(entry.response_headers),
+        "request_id": entry.request_id.decode("latin-1") if entry.request_id is not None else None,
         "complete": entry.complete,
         "request_body": _excerpt(entry.request_body),
         "response_body": _excerpt(entry.response_body),
     }
+
+
+class Exchange:
+    """What one noted request sent and received, gathered as it goes: ``note`` sees each response message
+    (called by the mock's response wrapper, before the message goes out), ``receive`` each request message
+    (only for methods with a body)."""
+
+    __slots__ = ("upstream", "entry", "status", "request_id", "request_body", "response_body", "complete")
+
+    def __init__(self, receive: Receive, entry: list | None) -> None:
+        self.upstream = receive
+        self.entry = entry
+        self.status: int | None = None
+        self.request_id: bytes | None = None
+        self.request_body = self.response_body = b""
+        self.complete = False
+
+    def note(self, message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if len(self.response_body) < EXCERPT_BYTES:
+                self.response_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
+            if not message.get("more_body", False):
+                self.complete = True
+        elif message["type"] == "http.response.start":
+            self.status, self.request_id = message["status"], _request_id(message.get("headers", ()))
+            if self.entry is not None:
+                Journal.answered(self.entry, self.status, self.request_id)
+
+    async def receive(self) -> Message:
+        message = await self.upstream()
+        if len(self.request_body) < EXCERPT_BYTES and message["type"] == "http.request":
+            self.request_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
+        return message
+
+
+Note = t.Callable[[Message], None]
+"""Called with every response message of a noted request, as it is sent (``Exchange.note``)."""
+
+NotedApp = t.Callable[[Scope, Receive, Send, Note], t.Awaitable[None]]
+"""An ASGI app that also takes a ``note`` to call with every response message it sends."""
 
 
 class Recorder:
@@ -158,56 +220,35 @@ class Recorder:
         self.journal = journal
         self.access_log = access_log
 
-    async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve(self, app: NotedApp, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request with ``app``, noting it: once it arrives, then once it ends (answered, or the
-        client gone); the excerpts and the status are gathered in between, in locals of this call."""
-        journal, started = self.journal, time.perf_counter()
+        client gone); the excerpts and the status are gathered in between, by an ``Exchange``."""
+        journal, started = self.journal, perf_counter()
         entry = journal.begin(scope, started) if journal is not None else None
-        status: int | None = None
-        response_headers: t.Iterable[tuple[bytes, bytes]] = ()
-        request_body = response_body = b""
-        complete = False
-
-        async def noting_receive() -> Message:
-            nonlocal request_body
-            message = await receive()
-            if len(request_body) < EXCERPT_BYTES and message["type"] == "http.request":
-                request_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
-            return message
-
-        async def noting_send(message: Message) -> None:
-            nonlocal status, response_headers, response_body, complete
-            if message["type"] == "http.response.body":
-                if len(response_body) < EXCERPT_BYTES:
-                    response_body += message.get("body", b"")[:EXCERPT_BYTES + 1]
-                if not message.get("more_body", False):
-                    complete = True
-            elif message["type"] == "http.response.start":
-                status, response_headers = message["status"], message.get("headers", ())
-            await send(message)
-
+        exchange = Exchange(receive, entry)
         try:  # a GET or HEAD has no body worth an excerpt: its receive is left alone
-            await app(scope, receive if scope["method"] in _WITHOUT_BODY else noting_receive, noting_send)
+            await app(scope, receive if scope["method"] in _WITHOUT_BODY else exchange.receive, send, exchange.note)
         finally:
-            duration = time.perf_counter() - started
-            if entry is not None and journal is not None:
-                journal.end(entry, status, response_headers, duration, request_body, response_body, complete)
+            duration = perf_counter() - started
+            if entry is not None:
+                Journal.end(entry, duration, exchange.request_body, exchange.response_body, exchange.complete)
             if self.access_log is not None:
-                self.access_log(access_line(scope.get("method", ""), scope.get("path", ""), status, duration,
-                                            _request_id(response_headers)))
+                self.access_log(access_line(scope.get("method", ""), scope.get("path", ""), exchange.status,
+                                            duration, exchange.request_id))
 
 
 _WITHOUT_BODY = frozenset({"GET", "HEAD"})
 
 
-def _request_id(headers: t.Iterable[tuple[bytes, bytes]]) -> str | None:
+def _request_id(headers: t.Iterable[tuple[bytes, bytes]]) -> bytes | None:
     for name, value in headers:
         if name == b"x-request-id":
-            return value.decode("latin-1")
+            return value
     return None
 
 
-def access_line(method: str, path: str, status: int | None, duration: float, request_id: str | None) -> str:
+def access_line(method: str, path: str, status: int | None, duration: float, request_id: bytes | None) -> str:
     """``GET /openai/v1/conversations/conv_1 200 1.4ms req_…``: one request in the access log (the path
     without its query, which may hold a key; status ``-`` when the client left before any answer)."""
-    return f"{method} {path} {status or '-'} {duration * 1000:.1f}ms {request_id or '-'}"
+    shown = request_id.decode("latin-1") if request_id is not None else "-"
+    return f"{method} {path} {status or '-'} {duration * 1000:.1f}ms {shown}"

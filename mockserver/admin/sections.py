@@ -4,6 +4,8 @@
 - reset: ``POST /reset`` — everything, one family, one tenant, or one tenant of one family;
 - fixtures: ``POST /fixtures`` — load a fixture document (``mockserver.admin.fixtures``);
 - journal: ``GET /journal`` (filtered by tenant, family, operation; ``limit`` newest), ``DELETE /journal``;
+- faults: ``GET /faults`` (the rules in force, with their seed), ``PUT /faults`` (replace them, checked whole:
+  a refused document changes nothing), ``DELETE /faults`` (no rules) — ``MockApp.faults``;
 - contract: ``GET /openapi.yaml`` — the admin API's own contract.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import typing as t
 
+import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,6 +23,7 @@ from mockserver.admin.api import AdminError, Route
 from mockserver.admin.fixtures import FixtureError, load, parse
 from mockserver.admin.journal import Filters
 from mockserver.admin.spec_index import mask
+from mockserver.faults import FaultRuleError
 from mockserver.responses import json_response
 
 if t.TYPE_CHECKING:
@@ -123,6 +127,36 @@ async def clear_journal(request: Request, mock: MockApp) -> Response:
 JOURNAL = [Route("GET", "/journal", journal), Route("DELETE", "/journal", clear_journal)]
 
 
+# --- faults ------------------------------------------------------------------------------------------
+
+async def faults(request: Request, mock: MockApp) -> Response:
+    return json_response(mock.faults.as_dict())
+
+
+async def replace_faults(request: Request, mock: MockApp) -> Response:
+    raw = await request.body()
+    try:
+        document = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise AdminError(400, f"The body is neither JSON nor YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise AdminError(400, 'The body is a fault rule document: {"seed": n, "rules": [...]} (both optional).')
+    try:
+        mock.faults.replace(document)
+    except FaultRuleError as exc:
+        raise AdminError(422, str(exc)) from None
+    return json_response(mock.faults.as_dict())
+
+
+async def clear_faults(request: Request, mock: MockApp) -> Response:
+    mock.faults.clear()
+    return Response(status_code=204)
+
+
+FAULTS = [Route("GET", "/faults", faults), Route("PUT", "/faults", replace_faults),
+          Route("DELETE", "/faults", clear_faults)]
+
+
 # --- the admin contract ------------------------------------------------------------------------------
 
 async def contract(request: Request, mock: MockApp) -> Response:
@@ -131,5 +165,5 @@ async def contract(request: Request, mock: MockApp) -> Response:
 
 CONTRACT = [Route("GET", "/openapi.yaml", contract, open=True)]
 
-SECTIONS: list[list[Route]] = [HEALTH, RESET, FIXTURES, JOURNAL, CONTRACT]
-"""Every section of the admin API; a new section (faults, …) is one more list of routes here."""
+SECTIONS: list[list[Route]] = [HEALTH, RESET, FIXTURES, JOURNAL, FAULTS, CONTRACT]
+"""Every section of the admin API; a new section is one more list of routes here."""

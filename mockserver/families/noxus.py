@@ -10,7 +10,9 @@ the conversation, and a reply produced three ways: blocking (add message: the wh
 A reply is a run (``mockserver.run_log``): a background task writes its chunks to a ``RunLog``, which the
 ``stream`` call, any ``events`` call and the blocking calls follow; so a client that goes away stops
 nothing, and ``events`` can join mid-run from an ``etag``. The conversation's ``etag`` changes on every
-change; while a run goes on, its frames carry ids ``<etag>-<n>`` (the point after the n-th frame).
+change; while a run goes on, its frames carry ids ``<etag>-<n>`` (the point after the n-th frame). An admin
+reset of the key cancels its runs (``RunRegistry(store)``) and forgets their replies: a stream in flight
+ends with an ``abort`` chunk and its terminator, a blocking call answers 404, and the run writes nothing more.
 
 Outside the contract, the two calls the official SDK makes when a ``Client`` starts (``GET /v1/nodes``,
 ``GET /v1/admin/me``) get minimal valid answers (``SUPPORT_PATHS``).
@@ -218,6 +220,13 @@ class ConversationHandlers:
         self.logs = RunLogs[Chunk](store)
         """Their logs, which a tail on any worker follows."""
         self.tasks = RunTasks()
+        store.on_clear(self._forget_replies)
+
+    def _forget_replies(self, tenant: str | None) -> None:
+        """The store forgot ``tenant``'s data (every tenant's, with None): its runs were cancelled by the
+        registry, and their replies are no longer found by conversation (each run ends its own streams)."""
+        for key in [key for key in self.replies if tenant is None or key[0] == tenant]:
+            del self.replies[key]
 
     def operations(self) -> dict[str, t.Callable]:
         return {
@@ -343,7 +352,13 @@ class ConversationHandlers:
             for delta in reply_deltas(answer):
                 if delay:
                     await asyncio.sleep(delay)
+                if not log.run.active:
+                    break
                 log.add(ui.text_delta(text_id, delta))
+            if not log.run.active:  # its data was reset: the run ends, writing nothing more
+                reply.failure = NOT_FOUND
+                log.add(ui.abort())
+                return
             self._complete(tenant, conversation_id, reply, answer)
             log.add(ui.text_end(text_id))
             if reply.failure is not None:
@@ -381,6 +396,8 @@ class ConversationHandlers:
         async def produce() -> tuple[int, t.Any]:
             if not await reply.log.wait():
                 return 500, {"detail": "Internal Server Error"}
+            if reply.log.run.cancelled:  # the conversation was reset while its reply was produced
+                return 404, {"detail": NOT_FOUND}
             body = pick(reply)
             if body is None:
                 return 429, {"detail": reply.failure or "Internal Server Error"}
