@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import typing as t
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -54,3 +56,18 @@ def backend(request: pytest.FixtureRequest):
     if request.param == "memory":
         return Backend()
     return RedisBackend(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every positive pause asked of ``asyncio.sleep`` (taken at once: no test waits for real)."""
+    pauses: list[float] = []
+    original = asyncio.sleep
+
+    async def record(delay: float, result: t.Any = None) -> t.Any:
+        if delay > 0:
+            pauses.append(round(delay, 6))
+        return await original(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", record)
+    return pauses

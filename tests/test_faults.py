@@ -3,11 +3,9 @@ probability, latency, stream faults, the same way on every run with the same see
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import typing as t
 from pathlib import Path
 
 import httpx
@@ -43,21 +41,6 @@ async def create(app: MockApp, count: int = 1, headers: dict[str, str] | None = 
 
 def rules(*items: dict, seed: int | None = None) -> dict:
     return {**({"seed": seed} if seed is not None else {}), "rules": list(items)}
-
-
-@pytest.fixture
-def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every positive pause asked of ``asyncio.sleep`` (taken at once: no test waits for real)."""
-    pauses: list[float] = []
-    original = asyncio.sleep
-
-    async def record(delay: float, result: t.Any = None) -> t.Any:
-        if delay > 0:
-            pauses.append(round(delay, 6))
-        return await original(0, result)
-
-    monkeypatch.setattr(asyncio, "sleep", record)
-    return pauses
 
 
 # --- declared errors --------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ of any family, on request, and nothing the contract does not declare."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
@@ -205,21 +204,6 @@ async def test_the_connexion_path_selects_as_the_fast_path_does() -> None:
         refused = await client.post("/openai/v1/conversations", json={}, headers={**OPENAI_KEY, "prefer": "code=418"})
     assert selected.status_code == 503 and selected.json()["error"]["type"] == "server_error"
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "prefer"
-
-
-@pytest.fixture
-def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every positive pause asked of ``asyncio.sleep`` (taken at once: no test waits for real)."""
-    pauses: list[float] = []
-    original = asyncio.sleep
-
-    async def record(delay: float, result: t.Any = None) -> t.Any:
-        if delay > 0:
-            pauses.append(round(delay, 6))
-        return await original(0, result)
-
-    monkeypatch.setattr(asyncio, "sleep", record)
-    return pauses
 
 
 async def test_prefer_delay_waits_before_the_answer_and_is_capped(slept: list[float]) -> None:

@@ -58,9 +58,14 @@ class OpenAIProfile(ConversationProfile, OpenAIErrors):
     def max_value_length(self) -> int:
         return int(self._schemas["Metadata"]["additionalProperties"]["maxLength"])
 
+    # The contract's schema of a create-items body, and how the item list pages (a family copying this
+    # API with items of its own names its own).
+    items_body_schema: ClassVar[str] = "CreateConversationItemsBody"
+    item_paging: ClassVar[CursorPaging] = ITEM_PAGING
+
     @property
     def max_items_per_call(self) -> int:
-        return int(self._schemas["CreateConversationItemsBody"]["properties"]["items"]["maxItems"])
+        return int(self._schemas[self.items_body_schema]["properties"]["items"]["maxItems"])
 
     @cached_property
     def pagination(self) -> Pagination:
@@ -73,7 +78,7 @@ class OpenAIProfile(ConversationProfile, OpenAIErrors):
             min_limit=int(limit["minimum"]),
             max_limit=int(limit["maximum"]),
             max_items_per_call=self.max_items_per_call,
-            paging=ITEM_PAGING,
+            paging=self.item_paging,
         )
 
     # --- authentication -------------------------------------------------------------------------

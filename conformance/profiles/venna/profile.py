@@ -23,10 +23,10 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from conformance.context import CheckFunction
+from conformance.paging import CursorPaging
 from conformance.profiles.openai import UNKNOWN_CONVERSATION, OpenAIProfile
 from conformance.profiles.venna.item_walk import item_walk
 from conformance.profiles.venna.items import ITEM_PAGING, WrappedItems
-from conformance.shapes.conversation_items import Pagination
 from conformance.shapes.conversation_items.lifecycle import lifecycle
 from conformance.vocabulary import Exchange, Fixture, Grounds, LimitCase, Probe, Request
 
@@ -49,6 +49,8 @@ class VennaProfile(OpenAIProfile):
     unauthenticated_status: ClassVar[int] = 402
     conversation_param: ClassVar[str] = "id"
     single_item_operations: ClassVar[bool] = False
+    items_body_schema: ClassVar[str] = "CreateItemsBody"
+    item_paging: ClassVar[CursorPaging] = ITEM_PAGING
     checks: ClassVar[tuple[str | CheckFunction, ...]] = (
         lifecycle,
         item_walk,
@@ -58,24 +60,6 @@ class VennaProfile(OpenAIProfile):
     )
 
     # --- the item list ----------------------------------------------------------------------------
-
-    @property
-    def max_items_per_call(self) -> int:
-        return int(self._schemas["CreateItemsBody"]["properties"]["items"]["maxItems"])
-
-    @cached_property
-    def pagination(self) -> Pagination:
-        limit = self.spec.parameter_schema("listConversationItems", "limit")
-        order = self.spec.parameter_schema("listConversationItems", "order")
-        return Pagination(
-            orders=("asc", "desc"),
-            default_order=order["default"],
-            default_limit=int(limit["default"]),
-            min_limit=int(limit["minimum"]),
-            max_limit=int(limit["maximum"]),
-            max_items_per_call=self.max_items_per_call,
-            paging=ITEM_PAGING,
-        )
 
     @cached_property
     def item_listing(self) -> WrappedItems:
