@@ -23,7 +23,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from mockserver.limits import Limits, Refusals, env_variable
-from mockserver.redis_client import STORE_VARIABLE, is_redis_url
+from mockserver.redis_client import STORE_VARIABLE, check_reachable, is_redis_url
 from mockserver.server import GuardedHttpProtocol, guarded_app
 from mockserver.store import Store
 
@@ -63,7 +63,10 @@ def build_app() -> t.Any:
     from mockserver.cli import app_from_arguments, parser
 
     args = parser().parse_args(json.loads(os.environ[ARGV_VARIABLE]))
-    app = app_from_arguments(args, args.store if args.store is not None else os.environ.get(STORE_VARIABLE, "memory"))
+    location = args.store if args.store is not None else os.environ.get(STORE_VARIABLE, "memory")
+    if is_redis_url(location):
+        check_reachable(location)  # connected from the start, not the first request: unreachable is said now
+    app = app_from_arguments(args, location)
     limits = Limits.from_environment()
     refusals = Refusals(app.families)
     WorkerHttpProtocol.limits, WorkerHttpProtocol.refusals = limits, refusals
