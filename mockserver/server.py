@@ -18,6 +18,8 @@ limit on the request head):
   with ``Transfer-Encoding: chunked``, malformed lines) are 400 in the envelope of the family the request
   line's path belongs to, and the connection is closed;
 - beyond ``max_connections`` requests are 503 in the envelope and the connection is closed.
+
+Its transport joins the writes of one loop turn (``mockserver.coalescing``): one send per response.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from mockserver.coalescing import coalescing
 from mockserver.limits import BodySizeLimit, Limits, Refusals
 
 _REQUEST_LINE_PATH = re.compile(rb"^\s*\S+[ \t]+(/[^ \t?#\r\n]*)")
@@ -56,7 +59,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     refusals: t.ClassVar[Refusals | None] = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(coalescing(transport))  # a response's head and body in one send
         self._awaiting_head = True
         self._head_received = 0
         self._head_prefix = b""
