@@ -1,8 +1,8 @@
 """The mock's ASGI application: every family's Connexion app behind one URL space.
 
 Requests are dispatched by URL prefix (``/openai/v1`` …) to the family's app. Every response gets an
-``x-request-id`` header (``req_`` + 32 random hex digits, from Python's per-process random generator:
-unique, not secret, and without a system call per request) and the family's static headers. ``GET /``
+``x-request-id`` header (``req_`` + 32 hex digits: 16 random ones per process, then a count: unique, not
+secret, and without a system call or a random draw per request) and the family's static headers. ``GET /``
 lists the mounted families with their Swagger UI and contract (``mockserver.docs``: an HTML page for a
 browser, JSON otherwise); any other path outside a family prefix is a 404 in the mock's own, vendor-neutral
 JSON (no family owns that path, so no family's envelope applies)::
@@ -19,18 +19,28 @@ in the request journal (and the access log, if on) by ``mockserver.admin.journal
 
 from __future__ import annotations
 
+import itertools
+import os
 import typing as t
-from random import getrandbits
 
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.admin.api import PREFIX as ADMIN_PREFIX
 from mockserver.admin.api import AdminApp
-from mockserver.admin.journal import DEFAULT_CAPACITY, Journal, Note, Recorder
+from mockserver.admin.journal import (
+    COMPLETE,
+    DEFAULT_CAPACITY,
+    EXCERPT_BYTES,
+    REQUEST_ID,
+    RESPONSE_BODY,
+    STATUS,
+    Journal,
+    Recorder,
+)
 from mockserver.admin.sections import SECTIONS, parse_and_load
 from mockserver.connexion_app import build_family_app
-from mockserver.declared import declared_operations
+from mockserver.declared import DeclaredOperation, declared_operations
 from mockserver.docs import family_entry, index_html, is_docs_path, wants_html
 from mockserver.errors import RouteNotFound
 from mockserver.families import discover
@@ -71,7 +81,8 @@ class MockApp:
             app = self.family_apps[family.name] = build_family_app(family, self.stores[family.name], selector=selector)
             self._mounts.append((family.base_path.rstrip("/"), app, extra, family))
         self._prefixes = [(prefix, prefix + "/", app, extra, family) for prefix, app, extra, family in self._mounts]
-        self.journal = Journal(self.families, journal_size) if journal_size > 0 else None
+        schemes = {name: _security_schemes(operations) for name, operations in declared.items()}
+        self.journal = Journal(self.families, journal_size, schemes) if journal_size > 0 else None
         """The last requests served (None when off)."""
         self._recorder = Recorder(self.journal, access_log) if self.journal is not None or access_log else None
         self._admin_log = Recorder(None, access_log) if access_log else None
@@ -95,28 +106,33 @@ class MockApp:
             else:
                 await self._serve_admin(scope, receive, send)
             return
-        if self._recorder is not None:
-            await self._recorder.serve(self.dispatch, scope, receive, send)
-        else:
+        recorder = self._recorder
+        if recorder is None:
             await self.dispatch(scope, receive, send)
+            return
+        entry = recorder.arrive(scope)  # Recorder.serve's steps, without a coroutine of its own
+        try:
+            await self.dispatch(scope, recorder.receive_for(scope, receive, entry), send, entry)
+        finally:
+            recorder.leave(scope, entry)
 
-    async def _serve_admin(self, scope: Scope, receive: Receive, send: Send, note: Note | None = None) -> None:
-        await self.admin(scope, receive, _with_headers(send, [], note))
+    async def _serve_admin(self, scope: Scope, receive: Receive, send: Send, entry: list | None = None) -> None:
+        await self.admin(scope, receive, _with_headers(send, [], entry))
 
-    async def dispatch(self, scope: Scope, receive: Receive, send: Send, note: Note | None = None) -> None:
-        """Serve a request of a family (or the mock's own 404); ``note`` (the journal's) is called with every
-        response message as it is sent. Without it, unnoted: what fixtures are replayed through."""
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send, entry: list | None = None) -> None:
+        """Serve a request of a family (or the mock's own 404), noting its response in ``entry`` (the request's
+        in the journal) as it is sent. Without one, unnoted: what fixtures are replayed through."""
         path: str = scope.get("path", "")
         for prefix, prefix_slash, app, extra, family in self._prefixes:
             if path.startswith(prefix_slash) or path == prefix:
                 if not family.optional_trailing_slash or is_docs_path(path[len(prefix):]):
-                    await app(scope, receive, _with_headers(send, extra, note))
+                    await app(scope, receive, _with_headers(send, extra, entry))
                     return
                 if not path.endswith("/"):
                     scope = _with_trailing_slash(scope)
-                await app(scope, receive, _without_redirects(_with_headers(send, extra, note), family, scope))
+                await app(scope, receive, _without_redirects(_with_headers(send, extra, entry), family, scope))
                 return
-        await self._outside_families(scope, receive, _with_headers(send, [], note))
+        await self._outside_families(scope, receive, _with_headers(send, [], entry))
 
     async def _outside_families(self, scope: Scope, receive: Receive, send: Send) -> None:
         families = [family_entry(f) for f in self.families]
@@ -148,9 +164,30 @@ class MockApp:
                 return
 
 
+def _security_schemes(operations: t.Mapping[str, DeclaredOperation]) -> dict[str, t.Any]:
+    """A family's ``components.securitySchemes``, from its declared operations (the contract parsed once)."""
+    for operation in operations.values():
+        return dict(operation.components.get("securitySchemes") or {})
+    return {}
+
+
+_REQUEST_ID_PREFIX = b""
+_REQUEST_IDS = itertools.count()
+
+
+def _new_request_id_prefix() -> None:
+    """A new random prefix (at import, and in a forked child: no two processes share request ids)."""
+    global _REQUEST_ID_PREFIX, _REQUEST_IDS
+    _REQUEST_ID_PREFIX, _REQUEST_IDS = b"req_" + os.urandom(8).hex().encode(), itertools.count()
+
+
+_new_request_id_prefix()
+os.register_at_fork(after_in_child=_new_request_id_prefix)
+
+
 def request_id() -> bytes:
-    """A new ``x-request-id`` value."""
-    return b"req_%032x" % getrandbits(128)
+    """A new ``x-request-id`` value: ``req_``, this process's 16 random hex digits, a 16-digit count."""
+    return b"%s%016x" % (_REQUEST_ID_PREFIX, next(_REQUEST_IDS))
 
 
 def _with_trailing_slash(scope: Scope) -> Scope:
@@ -183,21 +220,29 @@ def _without_redirects(send: Send, family: Family, scope: Scope) -> Send:
     return send_without_redirects
 
 
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]], note: Note | None = None) -> Send:
-    """``send`` adding an ``x-request-id`` and ``extra`` to the response's head, and telling ``note`` (the
-    journal's, when the request is noted: one wrapper for both, since every request pays for each)."""
-    if note is None:
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]], entry: list | None = None) -> Send:
+    """``send`` adding an ``x-request-id`` and ``extra`` to the response's head, and noting the response in
+    ``entry`` (the request's journal entry, when it is noted: one wrapper for both, since every request pays
+    for each)."""
+    if entry is None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [*message.get("headers", ()), (b"x-request-id", request_id()), *extra]
                 message = {**message, "headers": headers}
             await send(message)
     else:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [*message.get("headers", ()), (b"x-request-id", request_id()), *extra]
-                message = {**message, "headers": headers}
-            note(message)
+        async def send_with_headers(message: Message) -> None:  # the journal's note_* inlined: every request
+            kind = message["type"]
+            if kind == "http.response.body":
+                noted = entry[RESPONSE_BODY]
+                if len(noted) < EXCERPT_BYTES:
+                    entry[RESPONSE_BODY] = noted + message.get("body", b"")[:EXCERPT_BYTES + 1]
+                if not message.get("more_body", False):
+                    entry[COMPLETE] = True
+            elif kind == "http.response.start":
+                entry[REQUEST_ID] = noted_id = request_id()
+                entry[STATUS] = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", noted_id), *extra]}
             await send(message)
 
     return send_with_headers

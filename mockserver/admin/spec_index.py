@@ -33,8 +33,11 @@ def mask(key: str | None) -> str | None:
 class SpecIndex:
     """One family's operations and key locations, read from its contract."""
 
-    def __init__(self, family: Family) -> None:
+    def __init__(self, family: Family, security_schemes: t.Mapping[str, t.Any] | None = None) -> None:
+        """``security_schemes``: the contract's ``components.securitySchemes`` when the caller has them
+        parsed already (otherwise the contract is read on first need)."""
         self.family = family
+        self._security_schemes = security_schemes
 
     @cached_property
     def _spec(self) -> dict[str, t.Any]:
@@ -71,7 +74,8 @@ class SpecIndex:
     @cached_property
     def _key_locations(self) -> list[tuple[str, str]]:
         """Where keys are read, in the contract's order: ("bearer", "authorization") or (in, name)."""
-        schemes = ((self._spec.get("components") or {}).get("securitySchemes") or {}).values()
+        schemes = (self._security_schemes if self._security_schemes is not None
+                   else (self._spec.get("components") or {}).get("securitySchemes") or {}).values()
         locations: list[tuple[str, str]] = []
         for scheme in schemes:
             if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
@@ -83,6 +87,12 @@ class SpecIndex:
     def key_location(self) -> tuple[str, str] | None:
         """The first place the contract reads a key from (how fixtures send theirs)."""
         return self._key_locations[0] if self._key_locations else None
+
+    def key_header_names(self) -> frozenset[bytes]:
+        """The (lower-case) request headers a key can be read from (``key_of`` needs no other)."""
+        names = {"authorization" if where == "bearer" else "cookie" if where == "cookie" else name.lower()
+                 for where, name in self._key_locations if where != "query"}
+        return frozenset(name.encode("latin-1") for name in names)
 
     def key_of(self, headers: t.Iterable[tuple[bytes, bytes]], query_string: bytes) -> str | None:
         """The API key the request was sent with, found as the contract declares; None without one."""
