@@ -8,7 +8,7 @@ import asyncio
 
 import httpx
 
-from mockserver.coalescing import CoalescingTransport
+from mockserver.coalescing import HOLD_BYTES, CoalescingTransport
 from tests.servers import running_server
 
 
@@ -74,6 +74,16 @@ def test_writes_of_later_turns_leave_separately_in_order() -> None:
         transport.writelines([b"event 2;", b"event 3;"])
 
     assert run(stream) == [("write", b"head;event 1;"), ("write", b"event 2;event 3;")]
+
+
+def test_a_large_write_goes_out_at_once_so_flow_control_still_sees_it() -> None:
+    async def large_body(transport: CoalescingTransport) -> None:
+        transport.write(b"head;")
+        transport.write(b"x" * HOLD_BYTES)
+        assert transport._transport.calls == [("write", b"head;" + b"x" * HOLD_BYTES)]  # type: ignore[attr-defined]
+        transport.write(b"tail")
+
+    assert run(large_body) == [("write", b"head;" + b"x" * HOLD_BYTES), ("write", b"tail")]
 
 
 def test_what_is_held_goes_out_before_close_abort_and_eof() -> None:
