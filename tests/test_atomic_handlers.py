@@ -21,6 +21,7 @@ import mockserver.families.openai as openai_family
 import mockserver.families.virtuousai as vai_family
 from mockserver.app import MockApp
 from mockserver.families import discover
+from mockserver.quota import Usage
 from mockserver.store import MemoryCollection, MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -70,7 +71,9 @@ def make_app(fast_path: bool, monkeypatch: pytest.MonkeyPatch) -> MockApp:
     with monkeypatch.context() as patch:
         patch.setattr(mockserver.app, "build_family_app",
                       lambda family, store, **options: real_build(family, store, fast_path=fast_path, **options))
-        return MockApp(list(discover().values()))
+        total = Usage()  # the app's stores count "in all" here, not in the process's counter, which a store of
+        # another test, collected by the garbage collector in the middle of a request here, would change
+        return MockApp(list(discover().values()), store_for=lambda family: MemoryStore(total=total))
 
 
 def client_for(app: MockApp, base: str) -> httpx.AsyncClient:

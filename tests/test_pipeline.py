@@ -133,6 +133,7 @@ class Pair:
 
     async def both(self, method: str, path: str, query: bytes, body: bytes | None,
                    headers: list[tuple[bytes, bytes]]) -> Exchange:
+        await settled()
         self.step += 1
         self.ids.reset(self.step)
         got = await send(self.fast, method, path, query=query, body=body, headers=headers)
@@ -140,6 +141,21 @@ class Pair:
         expected = await send(self.slow, method, path, query=query, body=body, headers=headers)
         assert got == expected, (method, path, query, body, headers)
         return got
+
+
+SETTLE_SECONDS = 5.0
+
+
+async def settled() -> None:
+    """Once the background work of earlier requests (a reply a run streams) has ended, in both mocks. Such
+    work moves on whenever the loop turns, and a request that waits on a worker thread lets it turn a number
+    of times that differs between the two mocks: without this, one mock could answer while its run is
+    further along than the other's (a PostHog conversation ``in_progress`` in one, ``idle`` in the other)."""
+    current = asyncio.current_task()
+    others = [task for task in asyncio.all_tasks() if task is not current]
+    if others:
+        _, pending = await asyncio.wait(others, timeout=SETTLE_SECONDS)
+        assert not pending, f"background work still running after {SETTLE_SECONDS} s: {pending}"
 
 
 def _request_parts(case: t.Any, base_path: str) -> tuple[str, str, bytes, bytes | None, list[tuple[bytes, bytes]]]:
