@@ -133,12 +133,13 @@ class Pair:
 
     async def both(self, method: str, path: str, query: bytes, body: bytes | None,
                    headers: list[tuple[bytes, bytes]]) -> Exchange:
-        await settled()
         self.step += 1
         self.ids.reset(self.step)
         got = await send(self.fast, method, path, query=query, body=body, headers=headers)
+        await settled()  # the fast mock's background work takes its ids before they are reset for the other's
         self.ids.reset(self.step)
         expected = await send(self.slow, method, path, query=query, body=body, headers=headers)
+        await settled()
         assert got == expected, (method, path, query, body, headers)
         return got
 
@@ -147,15 +148,16 @@ SETTLE_SECONDS = 5.0
 
 
 async def settled() -> None:
-    """Once the background work of earlier requests (a reply a run streams) has ended, in both mocks. Such
-    work moves on whenever the loop turns, and a request that waits on a worker thread lets it turn a number
-    of times that differs between the two mocks: without this, one mock could answer while its run is
-    further along than the other's (a PostHog conversation ``in_progress`` in one, ``idle`` in the other)."""
-    current = asyncio.current_task()
-    others = [task for task in asyncio.all_tasks() if task is not current]
-    if others:
-        _, pending = await asyncio.wait(others, timeout=SETTLE_SECONDS)
-        assert not pending, f"background work still running after {SETTLE_SECONDS} s: {pending}"
+    """Once the background work a request started (a reply a run streams) has ended. Such work moves on
+    whenever the loop turns and takes ids from the same deterministic counters as requests: left running, it
+    would take ids meant for the other mock's request (a duplicate key), or let one mock answer while its
+    run is further along than the other's (a PostHog conversation ``in_progress`` in one, ``idle`` in the
+    other). Each mock's request and its background work run alone, from the same counters."""
+    current, deadline = asyncio.current_task(), asyncio.get_running_loop().time() + SETTLE_SECONDS
+    while others := [task for task in asyncio.all_tasks() if task is not current]:  # a run ending may start
+        left = deadline - asyncio.get_running_loop().time()                         # the next queued one
+        assert left > 0, f"background work still running after {SETTLE_SECONDS} s: {others}"
+        await asyncio.wait(others, timeout=left)
 
 
 def _request_parts(case: t.Any, base_path: str) -> tuple[str, str, bytes, bytes | None, list[tuple[bytes, bytes]]]:
