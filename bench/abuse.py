@@ -36,6 +36,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.run import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "/openai/v1"
 ABUSER_KEY = "abuser"
@@ -81,12 +83,7 @@ def mock_server(flags: t.Sequence[str]) -> Iterator[tuple[subprocess.Popen, str]
                 time.sleep(0.05)
         yield process, url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
 
 
 def client(url: str, key: str) -> httpx.Client:

@@ -63,13 +63,7 @@ class Server:
     output: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def _env() -> dict[str, str]:
@@ -234,11 +228,12 @@ def _serve_mock() -> tuple[subprocess.Popen, str]:
     raise RuntimeError("convo-mock serve did not start")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a server the bench started: SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -264,7 +259,7 @@ def startup(runs: int) -> dict:
                     time.sleep(0.002)
             times.append(time.perf_counter() - started)
         finally:
-            _stop(process)
+            stop_process(process)
     return {"runs": [round(x, 3) for x in times], "median_seconds": round(statistics.median(times), 3)}
 
 
@@ -295,7 +290,7 @@ def conformance() -> dict:
             wall = time.perf_counter() - started
             summary = json.loads(report.read_text())["summary"] if report.exists() else {}
     finally:
-        _stop(process)
+        stop_process(process)
     requests = summary.get("requests_sent", 0)
     return {"exit_code": completed.returncode, "wall_seconds": round(wall, 2), "requests": requests,
             "checks_run": summary.get("checks_run"), "failed": summary.get("failed"),

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import redis
 
+from tests.servers import stop_process
+
 _START_TIMEOUT = 10.0
 
 
@@ -62,12 +64,7 @@ def redis_server() -> Iterator[str]:
                 yield url
             finally:
                 connection.close()
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop_process(process)
                 if process.stdout is not None:
                     process.stdout.close()
             return

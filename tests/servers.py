@@ -66,9 +66,15 @@ def running_server(*args: str, timeout: float = 30.0, extra_path: Sequence[str] 
                 time.sleep(0.05)
         yield url
     finally:
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop a server the test started: SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
+    if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

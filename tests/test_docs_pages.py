@@ -26,7 +26,7 @@ from playwright.sync_api import sync_playwright
 
 from mockserver.app import create_app
 from mockserver.families import discover
-from tests.servers import ROOT, running_server
+from tests.servers import ROOT, running_server, stop_process
 
 FAMILIES = sorted(discover())
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -103,12 +103,7 @@ def test_starting_the_mock_prints_no_warning() -> None:
         for family in families:  # the first use of a page must not warn either
             assert httpx.get(url + family["ui"], timeout=10).status_code == 200
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
     for reader in readers:
         reader.join(5)
     assert stderr == [], "".join(stderr)
